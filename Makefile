@@ -1,0 +1,30 @@
+# songwright: the README's two set-up commands are `make song` and `make test`.
+.PHONY: setup song test test-slow lint bench assets clean
+
+PY := .venv/bin/python
+
+setup:
+	bash scripts/setup.sh
+
+song: setup
+	$(PY) -m songwright.cli generate --title "Two Lane Summer" --artist "The Gravel Saints" \
+	  --genre country --era 1990s --verse-prompt "driving home past the grain elevator at dusk" \
+	  --seed 7 --out out
+
+test: setup
+	$(PY) -m pytest -q
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow
+
+lint: setup
+	$(PY) -m ruff check src tests
+
+bench: setup
+	$(PY) bench/bench_generate.py --out bench/report.json
+
+assets: setup
+	$(PY) -m songwright.cli train baselines
+
+clean:
+	rm -rf out .pytest_cache

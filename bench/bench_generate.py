@@ -1,0 +1,75 @@
+"""End-to-end benchmark: `make bench` (not part of the tests).
+
+Generates the same song (fixed seed) N times with one warm Pipeline and reports the median
+end-to-end time, the time per stage, the lyrics model's tokens/s, the cold start (model loads)
+and the peak memory, as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--lyrics-model", default="default")
+    ap.add_argument("--out", type=Path, default=Path("bench/report.json"))
+    args = ap.parse_args(argv)
+
+    from songwright.model import SongPrompt
+    from songwright.pipeline import Pipeline, PipelineConfig
+
+    prompt = SongPrompt(title="Two Lane Summer", artist="The Gravel Saints", genre="country",
+                        era="1990s", verse_prompt="driving home past the grain elevator at dusk",
+                        seed=args.seed)
+    t0 = time.perf_counter()
+    pipe = Pipeline(PipelineConfig(lyrics=args.lyrics_model))
+    for name in ("lyrics", "genre", "chords", "arrange"):
+        pipe.stage(name)
+    cold_load = time.perf_counter() - t0
+    runs = []
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as d:
+            t = time.perf_counter()
+            song = pipe.generate(prompt)
+            t_gen = time.perf_counter() - t
+            pipe.render(song, Path(d) / "out")
+            total = time.perf_counter() - t
+        run = {"total_s": total, "generate_s": t_gen, **{k: v for k, v in pipe.timings.items()
+                                                        if not k.startswith("load_")}}
+        stats = getattr(pipe.stage("lyrics"), "stats", None)
+        if isinstance(stats, dict):
+            run["lyrics_stats"] = dict(stats)
+        runs.append(run)
+    keys = [k for k in runs[0] if isinstance(runs[0][k], float)]
+    report = {
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
+                    "processor": platform.processor()},
+        "seed": args.seed, "runs": args.runs, "lyrics_model": args.lyrics_model,
+        "cold_load_s": cold_load,
+        "load_s": {k: v for k, v in pipe.timings.items() if k.startswith("load_")},
+        "median_s": {k: statistics.median(r[k] for r in runs) for k in keys},
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "lyrics_stats_last": runs[-1].get("lyrics_stats"),
+        "per_run": runs,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(json.dumps({"median_total_s": report["median_s"]["total_s"],
+                      "median_s": report["median_s"], "cold_load_s": cold_load,
+                      "peak_rss_mb": report["peak_rss_mb"]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
