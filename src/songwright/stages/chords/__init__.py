@@ -1,0 +1,1 @@
+"""Chords stage: put chords on every lyric line."""

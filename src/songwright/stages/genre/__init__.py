@@ -1,0 +1,1 @@
+"""Genre stage: classify the genre of a song's lyrics."""
