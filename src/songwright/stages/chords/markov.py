@@ -63,7 +63,7 @@ class MarkovChords:
 
     # ------------------------------------------------------------------ training
     @classmethod
-    def train(cls, songs: Iterable[Song]) -> MarkovChords:
+    def train(cls, songs: Iterable[Song], min_context: int = 2) -> MarkovChords:
         counts: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
         per_line: dict[str, Counter] = defaultdict(Counter)
         keys: dict[str, Counter] = defaultdict(Counter)
@@ -73,9 +73,10 @@ class MarkovChords:
                 key = song_key(song)
             except SongwrightError:
                 continue
-            genre = song.genre or "any"
-            conds = [f"{genre}|{key.mode}", f"*|{key.mode}"]
-            keys[genre][key.name] += 1
+            genre = song.genre
+            # Songs without a genre (most iReal charts) only teach the genre-free tables.
+            conds = ([f"{genre}|{key.mode}"] if genre else []) + [f"*|{key.mode}"]
+            keys[genre or "*"][key.name] += 1
             prev2, prev1 = SEC, SEC
             for sec in song.sections:
                 prev2, prev1 = prev1, SEC
@@ -83,7 +84,7 @@ class MarkovChords:
                     if line.kind != "lyric":
                         continue
                     if line.text.strip():
-                        per_line[genre][str(len(line.chords))] += 1
+                        per_line[genre or "*"][str(len(line.chords))] += 1
                     for ca in line.chords:
                         if ca.chord.root is None:
                             continue
@@ -97,7 +98,11 @@ class MarkovChords:
         if n_songs == 0:
             raise SongwrightError("no songs with chords and a key to train the Markov model on")
         log.info("Markov chords trained on %d songs", n_songs)
-        return cls({c: {ctx: dict(nx) for ctx, nx in t.items()} for c, t in counts.items()},
+        # Order-2 contexts seen once carry little but most of the file's size: drop them.
+        pruned = {c: {ctx: dict(nx) for ctx, nx in t.items()
+                      if " " not in ctx or sum(nx.values()) >= min_context}
+                  for c, t in counts.items()}
+        return cls(pruned,
                    {g: dict(c) for g, c in per_line.items()}, {g: dict(c) for g, c in keys.items()},
                    {"songs": n_songs})
 
