@@ -251,3 +251,14 @@ def test_chordonomicon_dialect_agrees_with_degrees(data_root: Path) -> None:
             disagree.append(row["Chords"])
     assert len(rows) == 2793 and agree / len(rows) >= 0.89
     assert all(re.search(r"7sus[24]$", name) for name in disagree)
+
+
+def test_musicxml_degrees_act_on_the_chords_own_tones():
+    from songwright.chords import from_musicxml_kind
+
+    assert from_musicxml_kind("C", "minor", None, [("subtract", 3, 0)]).intervals == {0, 7}
+    assert from_musicxml_kind("C", "major-seventh", None, [("subtract", 7, 0)]).intervals == {
+        0, 4, 7}
+    assert from_musicxml_kind("C", "major-seventh", None, [("alter", 7, -1)]).intervals == {
+        0, 4, 7, 10}
+    assert from_musicxml_kind("C", "dominant", None, [("alter", 5, -1)]).intervals == {0, 4, 6, 10}

@@ -236,11 +236,19 @@ def musicxml_intervals(kind: str, degrees: Iterable[tuple[str, int, int]] = ()) 
         base = _MUSICXML_DEGREE.get(value)
         if base is None:
             continue
-        if typ == "subtract":
-            ivs.discard(base)
-        elif typ == "alter":
-            ivs.discard(base)
-            ivs.add((base + alter) % 12)
+        if typ in ("subtract", "alter"):
+            # Subtract and alter act on the tone the chord itself has for that degree (a minor
+            # third, a major seventh), not on the major-scale default.
+            own = ivs & _DEGREE_TONES.get(value, {base})
+            tone = min(own, key=lambda iv: abs(iv - base)) if own else base
+            ivs.discard(tone)
+            if typ == "alter":
+                ivs.add((tone + alter) % 12)
         else:
             ivs.add((base + alter) % 12)
     return ivs
+
+
+# The chord tones that can stand for each degree: thirds (incl. sus), fifths, sevenths, tensions.
+_DEGREE_TONES = {3: {2, 3, 4, 5}, 5: {6, 7, 8}, 7: {9, 10, 11}, 9: {1, 2, 3}, 11: {4, 5, 6},
+                 13: {8, 9, 10}}

@@ -89,9 +89,9 @@ def song_to_text(song: Song, fmt: str) -> str | bytes:
     if fmt == "json":
         return song.to_json() + "\n"
     if fmt == "musicxml":
-        from .musicxml import song_to_musicxml_bytes
+        from .musicxml_write import musicxml_bytes
 
-        return song_to_musicxml_bytes(song)
+        return musicxml_bytes(song)
     raise SongwrightError(f"unknown output format {fmt!r}; choose from {', '.join(WRITE_FORMATS)}")
 
 
