@@ -6,7 +6,12 @@ import pytest
 
 from songwright.cli import main
 from songwright.data.corpus import (
-    assign_split, build_dataset, corpus_stats, group_key, load_dataset_songs, load_songbook,
+    assign_split,
+    build_dataset,
+    corpus_stats,
+    group_key,
+    load_dataset_songs,
+    load_songbook,
 )
 from songwright.model import Song
 

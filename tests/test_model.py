@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 from songwright.chords import parse_chord
 from songwright.errors import SongwrightError
 from songwright.model import (
-    ChordAt, Line, Note, Section, Song, SongPrompt, Track, parse_time, section_kind_from_label,
+    ChordAt,
+    Line,
+    Note,
+    Section,
+    Song,
+    SongPrompt,
+    Track,
+    parse_time,
+    section_kind_from_label,
 )
 
 GENRES = ("country", "metal", "pop", "rap", "rock")

