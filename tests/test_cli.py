@@ -53,11 +53,20 @@ def test_generate_writes_every_artifact(generated):
     assert not list(generated.parent.glob(".song.partial-*"))
 
 
-def test_same_seed_same_song(generated, tmp_path):
+def test_same_seed_same_song(generated, tmp_path, capsys):
     again = tmp_path / "again"
-    assert main(["generate", *PROMPT, *FAST, "--formats", "json,chordpro",
-                 "--out", str(again)]) == 0
+    # Not quiet: lines stream to stderr as they are written, the lead sheet goes to stdout.
+    assert main(["generate", *PROMPT, "--lyrics-model", "tiny-random", "--formats",
+                 "json,chordpro", "--out", str(again)]) == 0
     assert (again / "song.cho").read_text() == (generated / "song.cho").read_text()
+    captured = capsys.readouterr()
+    song = json.loads((again / "song.json").read_text())
+    first = song["sections"][0]["lines"][0]
+    assert first["text"] in captured.out and first["text"] in captured.err
+    rows = captured.out.splitlines()
+    header = rows.index(f"[{song['sections'][0]['label']}]")
+    assert rows[header + 1].startswith(first["chords"][0]["chord"])  # chords above the words
+    assert rows[header + 2] == first["text"]
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -156,9 +156,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                             chords=args.chord_model, formats=formats, audio_engine=args.audio)
     quiet = args.quiet
 
-    def on_line(section: str, text: str) -> None:
+    def on_line(section: object, text: str) -> None:
         if not quiet:
-            print(f"  {section:>10} | {text}", file=sys.stderr, flush=True)
+            name = getattr(section, "label", None) or str(section)
+            print(f"  {name:>10} | {text}", file=sys.stderr, flush=True)
 
     pipe = Pipeline(config, on_line=on_line)
     if args.prompts is not None:

@@ -88,6 +88,11 @@ def train_baselines(data_root: Path | None = None, out: Path | None = None) -> d
         except (SongwrightError, ImportError) as e:  # a missing corpus is reported, not fatal
             log.warning("skipping %s: %s", name, e)
             continue
+        if name == "ireal":
+            # Most iReal charts are jazz standards; their extended harmony would leak into pop
+            # songs through the genre-free back-off tables. Keep the charts whose style names
+            # one of our genres.
+            songs = [s for s in songs if s.genre]
         chord_songs.extend(songs)
         extra_counts[name] = len(songs)
     t0 = time.perf_counter()
@@ -100,7 +105,30 @@ def train_baselines(data_root: Path | None = None, out: Path | None = None) -> d
     _write_card(chord_dir, "Markov chord baseline (genre- and mode-conditioned, order 2)",
                 chord_metrics, "songbook train+validation splits, Billboard, iReal",
                 "songbook test split (teacher-forced next chord)")
-    return {"genre": genre_metrics, "chords": chord_metrics}
+    examples = build_lyrics_examples(train)
+    (out / "lyrics-examples.json").write_text(json.dumps(examples, indent=2, ensure_ascii=False)
+                                              + "\n", encoding="utf-8")
+    return {"genre": genre_metrics, "chords": chord_metrics,
+            "lyrics_examples": {g: e["id"] for g, e in examples.items()}}
+
+
+def build_lyrics_examples(songs, lines: int = 4) -> dict:  # noqa: ANN001
+    """One songbook song per genre (the first by id with a 4-line verse and chorus): the style
+    example the lyrics prompt shows a small model when the user gives none."""
+    out: dict[str, dict] = {}
+    for song in sorted(songs, key=lambda s: s.meta.get("id", s.title)):
+        if not song.genre or song.genre in out:
+            continue
+        verse = next((s for s in song.sections if s.kind == "verse"), None)
+        chorus = next((s for s in song.sections if s.kind == "chorus"), None)
+        if not verse or not chorus:
+            continue
+        v = [ln.text.strip() for ln in verse.lyric_lines][:lines]
+        c = [ln.text.strip() for ln in chorus.lyric_lines][:lines]
+        if len(v) == lines and len(c) == lines:
+            out[song.genre] = {"id": song.meta.get("id", ""), "title": song.title,
+                               "verse": v, "chorus": c}
+    return dict(sorted(out.items()))
 
 
 def _write_card(d: Path, title: str, metrics: dict, data: str, evaluation: str) -> None:

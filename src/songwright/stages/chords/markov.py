@@ -160,9 +160,17 @@ class MarkovChords:
         mode = key.mode
 
         def sample_line(text: str, state: list[str]) -> list[str]:
-            toks = []
+            toks: list[str] = []
             for _ in range(self._n_chords(genre, rng, text)):
-                tok = self.sample_next(state[0], state[1], genre or "*", mode, rng, temperature)
+                # A chord repeated on the next word of the same line says nothing: resample a
+                # few times, then leave the slot out (the line keeps at least one chord).
+                for _try in range(4):
+                    tok = self.sample_next(state[0], state[1], genre or "*", mode, rng,
+                                           temperature)
+                    if not toks or tok != toks[-1]:
+                        break
+                else:
+                    continue
                 toks.append(tok)
                 state[0], state[1] = state[1], tok
             return toks

@@ -33,7 +33,10 @@ _META = re.compile(
     r"|\bthe (?:first|second|third|fourth|next|last) line\b|\bline \d|\bi hope you\b"
     r"|\blet me know\b|\bverse\b|\bchorus\b|https?:|www\."
     # instruction-tuning residue that small chat models fall back to
-    r"|^\w{1,12}\s*:\s|\bquestions?\b|\banswers?\b|\btranslat|\bparagraph|\bpoem\b", re.I)
+    r"|^\w{1,12}\s*:\s|\bquestions?\b|\banswers?\b|\btranslat|\bparagraph|\bpoem\b"
+    # echoes of the task itself ("the chorus is 2 lines", "write the second sentence")
+    r"|\bsentences?\b|\b\d+[- ]lines?\b|\bpart of the song\b|\bthe song is\b"
+    r"|\bwrite (?:the|a|an|\d)\b|\brepeat (?:the|it|\d)", re.I)
 
 CONJUNCTIONS = frozenset(
     "and but or so while when as because until till where that then though whose which "

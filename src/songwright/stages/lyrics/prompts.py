@@ -10,13 +10,16 @@ the transformers backend reuses its KV cache for it.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
 
 from ...model import SongPrompt
+from ...paths import ASSETS_DIR
 from .lm import Message
 from .plan import PlannedSection
 
-PROMPT_VERSION = "lyrics-v1"
+PROMPT_VERSION = "lyrics-v2"
 
 SYSTEM = ("You are a songwriter. You write song lyrics: short lines of 4 to 10 words that can "
           "be sung, with rhymes and vivid images. You write only the lyrics, one line per line, "
@@ -37,6 +40,30 @@ TASKS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
+def _style_examples() -> dict[str, dict]:
+    """Per-genre example sections from the songbook (shipped asset; built by
+    ``songwright train baselines``). Empty when the asset is missing."""
+    path = ASSETS_DIR / "lyrics-examples.json"
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def style_example_lines(prompt: SongPrompt) -> list[str]:
+    """Lines of a songbook song of the prompt's genre, shown when the user gave no example.
+
+    A 135M model that is only told what to write echoes the instructions ("the chorus is two
+    lines"); shown a few real lines it writes lyrics. The lines are also banned from the output.
+    """
+    if prompt.example_lyrics.strip():
+        return []
+    ex = _style_examples().get((prompt.genre or "").lower())
+    if not ex:
+        return []
+    return list(ex["verse"]) + list(ex["chorus"])
+
+
 def describe(prompt: SongPrompt) -> str:
     """The seed fields as labelled lines; empty fields are left out."""
     rows = [("Title", prompt.title), ("Artist", prompt.artist), ("Genre", prompt.genre),
@@ -47,6 +74,11 @@ def describe(prompt: SongPrompt) -> str:
     if prompt.example_lyrics.strip():
         text += ("\nExample lyrics, for the style only (do not copy them):\n"
                  + prompt.example_lyrics.strip()[:EXAMPLE_CHARS])
+    else:
+        example = style_example_lines(prompt)
+        if example:
+            text += ("\nLyrics of another song in this genre, for the style only (do not copy "
+                     "them):\n" + "\n".join(example)[:EXAMPLE_CHARS])
     return text
 
 

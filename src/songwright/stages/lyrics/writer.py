@@ -176,7 +176,10 @@ class LyricsWriter:
 
 def _banned(prompt: SongPrompt) -> set[str]:
     """Normalised texts a line must not copy: example lyric lines and the prompt's sentences."""
-    out = {normalise(x) for x in prompt.example_lyrics.splitlines() if x.strip()}
+    from .prompts import style_example_lines
+
+    examples = prompt.example_lyrics.splitlines() + style_example_lines(prompt)
+    out = {normalise(x) for x in examples if x.strip()}
     for text in (prompt.verse_prompt, prompt.instructions, prompt.artist):
         if text.strip():
             out.add(normalise(text))
