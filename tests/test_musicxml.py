@@ -253,3 +253,27 @@ def test_all_openewld_import(data_root: Path) -> None:
     assert report["with_lyrics_and_chords"] >= 460
     assert len(report["without_lyrics"]) == report["imported"] - report["with_lyrics_and_chords"] - sum(
         1 for s in songs if s.lyric_lines and not s.chords)
+
+
+def test_arranged_song_keeps_every_syllable(tmp_path):
+    """Arranged syllables carry a trailing hyphen ("Ked-"); the lead sheet must keep them."""
+    import music21
+
+    from songwright.chords import parse_chord
+    from songwright.model import ChordAt, Line, Section, Song
+    from songwright.stages.arrange import BasicArranger
+
+    line = Line("Keddy rather wait for summer", (ChordAt(parse_chord("C"), 0),))
+    song = BasicArranger()(Song(title="t", key="C", sections=(Section("verse", (line,)),)))
+    path = write_musicxml(song, tmp_path / "s.musicxml")
+    lyrics = [(ly.text, ly.syllabic) for n in music21.converter.parse(str(path)).recurse().notes
+              for ly in n.lyrics]
+    sung = [n.syllable for n in song.sections[0].lines[0].notes if n.syllable]
+    assert len(lyrics) == len(sung)
+    words, word = [], ""
+    for text, syllabic in lyrics:
+        word += text
+        if syllabic in ("single", "end"):
+            words.append(word)
+            word = ""
+    assert words == ["Keddy", "rather", "wait", "for", "summer"]

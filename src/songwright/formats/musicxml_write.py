@@ -56,15 +56,21 @@ def _kind_and_degrees(chord: Chord) -> tuple[str, list[tuple[str, int, int]]]:
     return (best[1], best[2]) if best else ("major", [])
 
 
-def _syllable_offsets(line: Line) -> list[tuple[int, Note]]:
-    """Each sung note with the character offset of its syllable in ``line.text``."""
+def _syllable_offsets(line: Line) -> list[tuple[int, Note, str]]:
+    """Each sung note with the character offset and text of its syllable in ``line.text``.
+
+    The arranger marks a syllable that continues its word with a trailing hyphen (``"Ked-"``);
+    the hyphen is not in the line's text, and MusicXML says it with ``<syllabic>`` instead.
+    """
     out, ptr = [], 0
+    low = line.text.lower()
     for n in line.notes:
         if n.syllable:
-            at = line.text.find(n.syllable, ptr)
+            syl = n.syllable.rstrip("-") or n.syllable
+            at = low.find(syl.lower(), ptr)
             if at >= 0:
-                out.append((at, n))
-                ptr = at + len(n.syllable)
+                out.append((at, n, line.text[at:at + len(syl)]))
+                ptr = at + len(syl)
     return out
 
 
@@ -92,15 +98,15 @@ def _timeline(song: Song) -> tuple[list[tuple[float, float, int, str | None, str
             continue
         cursor = max(cursor, max(n.start + n.duration for n in line.notes))
         sung = _syllable_offsets(line)
-        for i, (at, n) in enumerate(sung):
-            joined_prev = i > 0 and sung[i - 1][0] + len(sung[i - 1][1].syllable or "") == at
-            joined_next = i + 1 < len(sung) and at + len(n.syllable or "") == sung[i + 1][0]
+        for i, (at, n, syl) in enumerate(sung):
+            joined_prev = i > 0 and sung[i - 1][0] + len(sung[i - 1][2]) == at
+            joined_next = i + 1 < len(sung) and at + len(syl) == sung[i + 1][0]
             kind = {(False, False): "single", (False, True): "begin", (True, True): "middle"}.get(
                 (joined_prev, joined_next), "end")
-            notes.append((n.start, n.duration, n.pitch, n.syllable, kind))
-        sung_ids = {id(n) for _, n in sung}
+            notes.append((n.start, n.duration, n.pitch, syl, kind))
+        sung_ids = {id(n) for _, n, _ in sung}
         notes += [(n.start, n.duration, n.pitch, None, "") for n in line.notes if id(n) not in sung_ids]
-        anchors = [(at, n) for at, n in sung] or [(0, n) for n in line.notes]
+        anchors = [(at, n) for at, n, _ in sung] or [(0, n) for n in line.notes]
         by_note: dict[int, list[Chord]] = {}
         for j, ca in enumerate(line.chords):
             if not sung:
