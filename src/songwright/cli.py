@@ -148,7 +148,7 @@ def _read_prompts_jsonl(path: Path):  # noqa: ANN202
 def _cmd_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .pipeline import Pipeline, PipelineConfig, make_staging_dir, slugify
+    from .pipeline import Pipeline, PipelineConfig, check_writable, slugify
     from .render.text import lead_sheet
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
@@ -166,10 +166,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         prompts = _read_prompts_jsonl(args.prompts)
         for pr in prompts:  # validate every prompt before spending time on any
             pr.validate(pipe.known_genres)
-        # Fail on an unwritable --out before generating anything.
-        import shutil
-
-        shutil.rmtree(make_staging_dir(args.out), ignore_errors=True)
+        check_writable(args.out)  # fail on an unwritable --out before generating anything
         pipe.on_line = None
         for i, pr in enumerate(tqdm(prompts, desc="songs", unit="song", disable=quiet), start=1):
             song = pipe.generate(pr)
@@ -179,9 +176,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         return 0
     prompt = _prompt_from_args(args)
     prompt.validate(pipe.known_genres)
-    import shutil
-
-    shutil.rmtree(make_staging_dir(args.out), ignore_errors=True)
+    check_writable(args.out)
     bar = tqdm(total=4 + len(formats), desc="song", unit="step", disable=quiet, leave=False)
 
     def progress(step: str) -> None:

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import SongwrightError
@@ -134,7 +134,7 @@ class Pipeline:
         """Run every stage on ``prompt`` and return the arranged song."""
         prompt = prompt.validate(self.known_genres)
         if prompt.genre:
-            prompt = SongPrompt(**{**prompt.__dict__, "genre": prompt.genre.lower()})
+            prompt = replace(prompt, genre=prompt.genre.lower())
         song: Song | None = None
         for name in ("lyrics", "genre", "chords", "arrange"):
             if progress:
@@ -200,6 +200,11 @@ class Pipeline:
     def run(self, prompt: SongPrompt, out_dir: str | Path) -> tuple[Song, dict[str, Path]]:
         song = self.generate(prompt)
         return song, self.render(song, out_dir)
+
+
+def check_writable(out: Path) -> None:
+    """Fail early, before any generation, when ``out`` cannot be written."""
+    shutil.rmtree(make_staging_dir(out), ignore_errors=True)
 
 
 def make_staging_dir(out: Path) -> Path:
