@@ -13,6 +13,7 @@ import pytest
 from songwright.chords import parse_chord
 from songwright.errors import FormatError
 from songwright.formats import billboard, ireal, tabular
+from songwright.formats.report import ImportReport
 from songwright.model import Song
 
 # --------------------------------------------------------------------------- corpora
@@ -176,7 +177,7 @@ def test_salami_malformed(tmp_path):
         billboard.read_salami(p)
     assert e.value.path == str(p) and e.value.line == 8
     p.write_text("# title: T\n# metre: 4/4\n# tonic: C\n\n0.0\tA, verse, | C:maj | Q:zz | x2\n")
-    report = billboard.ImportReport("billboard")
+    report = ImportReport("billboard")
     song = billboard.read_salami(p, report=report)
     # Counted once as written, kept as "X" in both passes of the repeat.
     assert report.unparsed["Q:zz"] == 1 and [str(c) for c in song.chords] == ["C:maj", "X"] * 2

@@ -12,10 +12,10 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SongwrightError
+from ..formats.report import ImportReport
 from ..model import Song
 
 log = logging.getLogger(__name__)
@@ -25,33 +25,18 @@ GENRES = ("country", "metal", "pop", "rap", "rock")
 SPLITS = ("train", "validation", "test")
 
 
-@dataclass
-class LoadReport:
-    """What a loader read, imported and skipped (never drop a song silently)."""
-
-    source: str
-    total: int = 0
-    imported: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"source": self.source, "total": self.total, "imported": self.imported,
-                "skipped": len(self.skipped),
-                "skipped_examples": [f"{w}: {r}" for w, r in self.skipped[:10]]}
-
-
-def load_songbook(root: Path) -> tuple[list[Song], LoadReport]:
+def load_songbook(root: Path) -> tuple[list[Song], ImportReport]:
     """The project's ChordPro songbook: ``songbook/<genre>/NNN-slug.cho``."""
     from ..formats.chordpro import read_chordpro
 
-    report = LoadReport("songbook")
+    report = ImportReport("songbook")
     songs: list[Song] = []
     for path in sorted((root / "songbook").glob("*/*.cho")):
         report.total += 1
         try:
             song = read_chordpro(path)
         except SongwrightError as e:
-            report.skipped.append((str(path), str(e)))
+            report.skip(str(path), str(e))
             continue
         meta = dict(song.meta)
         meta.setdefault("source", "songbook")
@@ -61,10 +46,10 @@ def load_songbook(root: Path) -> tuple[list[Song], LoadReport]:
     return songs, report
 
 
-def _from_scan(source: str, result) -> tuple[list[Song], LoadReport]:  # noqa: ANN001
-    """Adapt an importer's ``(songs, report_dict)`` to a :class:`LoadReport`."""
+def _from_scan(source: str, result) -> tuple[list[Song], ImportReport]:  # noqa: ANN001
+    """Adapt an importer's ``(songs, report_dict)`` to a :class:`ImportReport`."""
     songs, rep = result
-    report = LoadReport(source, total=int(rep.get("total", len(songs))), imported=len(songs))
+    report = ImportReport(source, total=int(rep.get("total", len(songs))), imported=len(songs))
     skipped = rep.get("skipped", [])
     if isinstance(skipped, dict):
         report.skipped = [(str(k), str(v)) for k, v in skipped.items()]
@@ -79,7 +64,7 @@ def _from_scan(source: str, result) -> tuple[list[Song], LoadReport]:  # noqa: A
     return out, report
 
 
-def load_source(name: str, root: Path) -> tuple[list[Song], LoadReport]:
+def load_source(name: str, root: Path) -> tuple[list[Song], ImportReport]:
     """Load one named source from the data root."""
     if name == "songbook":
         return load_songbook(root)

@@ -13,29 +13,27 @@ This module also holds the small pieces the other chord-corpus importers share
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import logging
 import re
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..chords import Chord, parse_chord, pitch_class
+from ..chords import Chord, pitch_class
 from ..errors import ChordError, FormatError, SongwrightError
 from ..keys import KK_MAJOR, KK_MINOR
 from ..model import ChordAt, Line, Section, Song, default_env, section_kind_from_label
+from .report import UNKNOWN, ImportReport
 
 log = logging.getLogger(__name__)
 
 BAR_WIDTH = 4  # columns per bar in a chord-only line (wider only when a bar holds > 4 chords)
 BARS_PER_LINE = 4  # bars per line where the source has no phrasing of its own
-UNKNOWN = Chord(None, name="X")  # Harte "X": a chord is sounding but was not (or cannot be) named
 NO_CHORD = Chord(None, name="N")
 
 # A bar is a list of (chord, onset as a fraction of the bar).
@@ -43,48 +41,6 @@ Bar = list[tuple[Chord, float]]
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-@dataclass
-class ImportReport:
-    """What an importer read, imported and skipped, and which chord symbols it could not parse."""
-
-    source: str
-    total: int = 0
-    imported: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    unparsed: Counter = field(default_factory=Counter)
-    seconds: float = 0.0
-
-    def skip(self, where: str, reason: str) -> None:
-        log.debug("skipped %s: %s", where, reason)
-        self.skipped.append((where, reason))
-
-    def chord(self, symbol: str, where: str, dialect: str = "auto",
-              fallback: Chord | None = UNKNOWN) -> Chord | None:
-        """Parse ``symbol``; count it as unparsed and return ``fallback`` when it fails."""
-        try:
-            return parse_cached(symbol, dialect)
-        except ChordError:
-            self.unparsed[symbol] += 1
-            log.debug("%s: unparsed chord %r", where, symbol)
-            return fallback
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source, "total": self.total, "imported": self.imported,
-            "skipped": [list(s) for s in self.skipped],
-            "unparsed_chords": {"count": sum(self.unparsed.values()),
-                                "distinct": len(self.unparsed),
-                                "examples": dict(self.unparsed.most_common(20))},
-            "seconds": round(self.seconds, 3),
-        }
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def parse_cached(symbol: str, dialect: str = "auto") -> Chord:
-    # Chords are immutable, so corpora that repeat a few thousand spellings parse each once.
-    return parse_chord(symbol, dialect=dialect)
 
 
 def bars_line(bars: Sequence[Bar]) -> Line:

@@ -31,7 +31,8 @@ from ..chords import Chord
 from ..errors import FormatError, SongwrightError
 from ..keys import parse_key
 from ..model import Section, Song, default_env
-from .billboard import Bar, ImportReport, chunk_lines, label_kind, restate
+from .billboard import Bar, chunk_lines, label_kind, restate
+from .report import ImportReport
 
 log = logging.getLogger(__name__)
 

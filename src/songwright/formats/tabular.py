@@ -23,7 +23,8 @@ from typing import Any
 from ..chords import Chord
 from ..errors import ChordError, FormatError, SongwrightError
 from ..model import ChordAt, Line, Section, Song, default_env, section_kind_from_label
-from .billboard import UNKNOWN, Bar, ImportReport, chunk_lines, era_of, label_kind, parse_cached
+from .billboard import Bar, chunk_lines, era_of, label_kind
+from .report import UNKNOWN, ImportReport, parse_cached
 
 log = logging.getLogger(__name__)
 
