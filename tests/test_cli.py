@@ -17,7 +17,8 @@ PROMPT = ["--title", "Gravel Road", "--artist", "The Testers", "--genre", "count
 def test_help_for_every_command(capsys):
     for argv in (["--help"], ["generate", "--help"], ["convert", "--help"], ["data", "--help"],
                  ["data", "build", "--help"], ["data", "stats", "--help"], ["train", "--help"],
-                 ["train", "baselines", "--help"], ["evaluate", "genre", "--help"]):
+                 ["train", "baselines", "--help"], ["train", "genre", "--help"],
+                 ["evaluate", "genre", "--help"], ["compare", "genre", "--help"]):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 0

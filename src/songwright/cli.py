@@ -50,7 +50,8 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lyrics-model", default="default",
                    help="default (SmolLM2, offline), tiny-random, a model folder, or "
                    "openai:<base_url>#<model>")
-    g.add_argument("--genre-model", default="default", help="default (TF-IDF baseline) or a folder")
+    g.add_argument("--genre-model", default="default",
+                   help="default (MiniLM + stylistic features), tfidf (baseline) or a folder")
     g.add_argument("--chord-model", default="default", help="default (Markov baseline) or a path")
     g.add_argument("--audio", default="auto", choices=("auto", "fluidsynth", "numpy"),
                    help="WAV engine (auto: FluidSynth when installed, else the numpy synth)")
@@ -87,11 +88,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="evaluate a stage")
     esub = e.add_subparsers(dest="eval_command", required=True)
-    eg = esub.add_parser("genre", help="accuracy and F1 of a genre model on labelled songs")
-    eg.add_argument("--data", type=Path, required=True, help="a ChordPro folder or a dataset")
-    eg.add_argument("--model", default="default", help="default or a model folder")
-    eg.add_argument("--split", default="test", help="split of a built dataset (default test)")
-    eg.add_argument("--json", action="store_true")
+    cmp_ = sub.add_parser("compare", help="compare models of a stage on the same split")
+    csub = cmp_.add_subparsers(dest="compare_command", required=True)
+
+    from .stages.genre.cli import add_genre_commands
+
+    add_genre_commands(tsub, csub, esub)
     return parser
 
 
@@ -259,34 +261,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .data.corpus import load_dataset_songs
-    from .pipeline import _load_genre
-    from .stages.genre.tfidf import evaluate_genre_model
-
-    data = args.data
-    if data.is_dir() and (data / "dataset_dict.json").exists():
-        songs = load_dataset_songs(data, args.split)
-    elif data.is_dir():
-        from .formats.chordpro import read_chordpro
-
-        songs = []
-        for p in sorted(data.rglob("*.cho")):
-            s = read_chordpro(p)
-            songs.append(s if s.genre else s.replace(genre=p.parent.name))
-    else:
-        raise SongwrightError(f"--data {data}: not a ChordPro folder or a built dataset")
-    metrics = evaluate_genre_model(_load_genre(args.model), songs)
-    if args.json:
-        print(json.dumps(metrics, indent=2))
-    else:
-        print(f"n={metrics['n']} accuracy={metrics['accuracy']:.3f} "
-              f"macro_f1={metrics['macro_f1']:.3f}")
-        for lab, f in metrics["per_genre_f1"].items():
-            print(f"  {lab:8} F1 {f:.3f}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code: 0 success, 2 bad input (one line on stderr)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -296,9 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     handlers = {"generate": _cmd_generate, "convert": _cmd_convert, "data": _cmd_data,
-                "train": _cmd_train, "evaluate": _cmd_evaluate}
+                "train": _cmd_train}
     try:
-        return handlers[args.command](args)
+        # Stage commands (train genre, compare genre, evaluate genre, ...) bring their handler.
+        handler = getattr(args, "genre_handler", None) or handlers[args.command]
+        return handler(args)
     except SongwrightError as e:
         print(f"songwright: error: {e}", file=sys.stderr)
         return 2

@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 RENDER_FORMATS = ("chordpro", "json", "midi", "wav", "musicxml")
 FILE_NAMES = {"chordpro": "song.cho", "json": "song.json", "midi": "song.mid",
               "wav": "song.wav", "musicxml": "song.musicxml"}
-DEFAULT_GENRE_MODEL = ASSETS_DIR / "genre-tfidf"
 DEFAULT_CHORD_MODEL = ASSETS_DIR / "chords-markov"
 
 
@@ -36,7 +35,8 @@ class PipelineConfig:
     Attributes:
         lyrics: ``"default"`` (SmolLM2-135M-Instruct, offline), ``"tiny-random"`` (tests), a
             local model folder, or an OpenAI-compatible endpoint (see the lyrics stage docs).
-        genre: ``"default"``/``"tfidf"`` (the shipped baseline) or a saved model folder.
+        genre: ``"default"`` (frozen MiniLM layers + stylistic features), ``"tfidf"`` (the
+            baseline) or a saved model folder.
         chords: ``"default"``/``"markov"`` (the shipped baseline) or a saved model folder.
         arrange: ``"basic"``.
         formats: which files :meth:`Pipeline.render` writes.
@@ -59,14 +59,9 @@ class PipelineConfig:
 
 
 def _load_genre(name: str):  # noqa: ANN202 - returns a SongStage
-    from .stages.genre.tfidf import TfidfGenre
+    from .stages.genre.load import load_genre_model
 
-    if name in ("default", "tfidf"):
-        return TfidfGenre.load(DEFAULT_GENRE_MODEL)
-    p = Path(name)
-    if p.is_dir():
-        return TfidfGenre.load(p)
-    raise SongwrightError(f"unknown genre model {name!r}: not a registered name or a folder")
+    return load_genre_model(name)
 
 
 def _load_chords(name: str):  # noqa: ANN202

@@ -1,0 +1,197 @@
+"""CLI hooks for the genre stage: ``train genre``, ``compare genre``, ``evaluate genre``.
+
+The main CLI owns the parser; it calls :func:`add_genre_commands` with its ``train``,
+``compare`` and ``evaluate`` subparser objects and dispatches to the returned handlers. Only
+these handlers print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from ...errors import SongwrightError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace], int]
+
+# The shipped default: MiniLM truncated to 2 layers, mean-pooled layer 2, + stylistic features.
+PRESETS: dict[str, dict] = {
+    "default": {"backbone": "default", "mode": "frozen", "layers": (2,), "use_features": True,
+                "members": 3, "emb_l2": 0.3, "lr": 3e-3, "dropout": 0.3,
+                "weight_decay": 0.01, "epochs": 300, "patience": 40, "seed": 0},
+}
+
+
+def _layers(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.replace(",", " ").split())
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"--layers wants integers, got {text!r}") from e
+
+
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, default=None, help="a ChordPro folder, a built dataset "
+                   "or a CSV (default: the songbook under $SONGWRIGHT_DATA)")
+    p.add_argument("--mode", choices=("frozen", "finetune"), default=None,
+                   help="frozen encoder with cached embeddings (default), or full fine-tuning")
+    p.add_argument("--layers", type=_layers, default=None,
+                   help="hidden states to mean-pool, e.g. '2' or '2,3' (0 = embeddings)")
+    p.add_argument("--pooling", choices=("mean", "cls", "max", "meanmax"), default=None)
+    p.add_argument("--max-length", type=int, default=None, help="encoder window in tokens; "
+                   "longer lyrics are chunked and pooled")
+    p.add_argument("--no-features", action="store_true", help="no stylistic features")
+    p.add_argument("--no-embeddings", action="store_true", help="stylistic features only")
+    p.add_argument("--train-layers", type=int, default=None,
+                   help="fine-tune: train only the top N encoder layers")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--patience", type=int, default=None, help="early-stopping patience (epochs)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate of the head")
+    p.add_argument("--encoder-lr", type=float, default=None,
+                   help="fine-tune: learning rate of the encoder (default 3e-5)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, ...")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="default",
+                   help="starting settings; flags override them (default: default)")
+
+
+def config_from_args(args: argparse.Namespace, out: Path, backbone: str | None = None):  # noqa: ANN201
+    """A :class:`GenreTrainConfig` from the preset and the flags that were given."""
+    from .train import GenreTrainConfig
+
+    kw = dict(PRESETS[args.preset])
+    flags = {"data": args.data, "mode": args.mode, "layers": args.layers, "pooling": args.pooling,
+             "max_length": args.max_length, "train_layers": args.train_layers,
+             "epochs": args.epochs, "patience": args.patience, "lr": args.lr,
+             "encoder_lr": args.encoder_lr,
+             "batch_size": args.batch_size, "seed": args.seed, "device": args.device,
+             "backbone": backbone or getattr(args, "backbone", None)}
+    kw.update({k: v for k, v in flags.items() if v is not None})
+    if args.no_features:
+        kw["use_features"] = False
+    if args.no_embeddings:
+        kw["use_embeddings"] = False
+    return GenreTrainConfig(out=out, **kw)
+
+
+def add_genre_commands(train_sub: argparse._SubParsersAction,
+                       compare_sub: argparse._SubParsersAction | None,
+                       evaluate_sub: argparse._SubParsersAction | None) -> dict[str, Handler]:
+    """Add ``genre`` under each given subparsers object.
+
+    Returns:
+        Handlers keyed ``"train"``, ``"compare"``, ``"evaluate"``; each parser also gets
+        ``set_defaults(genre_handler=...)`` so the caller may dispatch with
+        ``args.genre_handler(args)``.
+    """
+    handlers: dict[str, Handler] = {"train": cmd_train_genre, "compare": cmd_compare_genre,
+                                    "evaluate": cmd_evaluate_genre}
+    t = train_sub.add_parser("genre", help="train the transformer genre classifier",
+                             description="Train a genre classifier: a transformer encoder "
+                             "(default all-MiniLM-L6-v2, offline) + stylistic features; best "
+                             "checkpoint by validation macro-F1. Runs under accelerate launch.")
+    t.add_argument("--backbone", default=None, help="AutoModel name or folder (default: MiniLM)")
+    t.add_argument("--out", type=Path, default=Path("runs/genre"), help="run directory")
+    _add_model_flags(t)
+    t.set_defaults(genre_handler=cmd_train_genre)
+    if compare_sub is not None:
+        c = compare_sub.add_parser("genre", help="train several backbones, print Table 1",
+                                   description="Train each backbone on the same held-out split "
+                                   "and print loss, accuracy, macro-F1, train time and songs/s "
+                                   "beside majority-class and TF-IDF baselines.")
+        c.add_argument("--backbones", nargs="+", default=["default"], metavar="NAME")
+        c.add_argument("--out", type=Path, default=Path("runs/genre-compare"))
+        c.add_argument("--no-baselines", action="store_true")
+        c.add_argument("--no-plain", action="store_true",
+                       help="skip the last-layer mean-pool + linear row per backbone")
+        c.add_argument("--json", action="store_true", help="print the rows as JSON")
+        _add_model_flags(c)
+        c.set_defaults(genre_handler=cmd_compare_genre)
+    if evaluate_sub is not None:
+        e = evaluate_sub.add_parser("genre", help="accuracy and F1 of a genre model",
+                                    description="Score a genre model on labelled songs.")
+        e.add_argument("--data", type=Path, required=True,
+                       help="a ChordPro folder, a built dataset or a CSV with lyrics,genre")
+        e.add_argument("--model", default="default",
+                       help="default (MiniLM + features), tfidf, or a model/run folder")
+        e.add_argument("--split", default=None, help="dataset split (built datasets only)")
+        e.add_argument("--json", action="store_true", help="print JSON")
+        e.set_defaults(genre_handler=cmd_evaluate_genre)
+    return handlers
+
+
+def cmd_train_genre(args: argparse.Namespace) -> int:
+    from .train import train_genre
+
+    run_dir = train_genre(config_from_args(args, args.out))
+    if int(os.environ.get("RANK", "0")) != 0:  # under accelerate launch only rank 0 reports
+        return 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    print(f"run: {run_dir}")
+    for split in ("validation", "test", "test_vol1"):
+        if split in metrics:
+            m = metrics[split]
+            print(f"  {split:10} macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}")
+    return 0
+
+
+def cmd_compare_genre(args: argparse.Namespace) -> int:
+    from .compare import compare_genre, format_table
+
+    base = config_from_args(args, args.out)
+    rows = compare_genre(args.backbones, base=base, out_dir=args.out,
+                         baselines=not args.no_baselines, plain=not args.no_plain)
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+    return 0
+
+
+def cmd_evaluate_genre(args: argparse.Namespace) -> int:
+    from .evaluate import load_eval_songs
+    from .train import evaluate_genre
+
+    songs = load_eval_songs(args.data, args.split)
+    if not songs:
+        raise SongwrightError(f"--data {args.data}: no songs")
+    metrics = evaluate_genre(args.model, songs)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+        return 0
+    print(f"n={metrics['n']} accuracy={metrics['accuracy']:.3f} macro_f1={metrics['macro_f1']:.3f}")
+    for lab, f in metrics["per_genre_f1"].items():
+        print(f"  {lab:8} F1 {f:.3f}")
+    labels = metrics["labels"]
+    print("confusion (rows true, columns predicted): " + " ".join(labels))
+    for lab, row in zip(labels, metrics["confusion_matrix"]):
+        print(f"  {lab:8} " + " ".join(f"{v:4d}" for v in row))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry (``python -m songwright.stages.genre.cli train genre ...``): also what
+    ``accelerate launch`` runs until the main CLI wires these commands."""
+    import sys
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    parser = argparse.ArgumentParser(prog="songwright-genre")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    subs = {k: sub.add_parser(k).add_subparsers(dest=f"{k}_command", required=True)
+            for k in ("train", "compare", "evaluate")}
+    add_genre_commands(subs["train"], subs["compare"], subs["evaluate"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    try:
+        return args.genre_handler(args)
+    except SongwrightError as e:
+        print(f"songwright: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""Compare genre models on one split: the seed's Table 1 for our data.
+
+Rows: a majority-class baseline, TF-IDF + logistic regression, stylistic features alone, and
+for each backbone the model trained with the given settings. Every row is trained on the same
+``train`` split of :func:`protocol.heldout_split` and scored on the held-out ``test`` split
+(plus macro-F1 on ``test_vol1``). Loss is the mean negative log-likelihood on the test songs;
+songs/s is batched inference on the test songs, encoding included (no cache).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import SongwrightError
+from ...model import Song
+from .protocol import heldout_split
+from .tfidf import TfidfGenre, evaluate_genre_model, song_text
+from .train import GenreTrainConfig, evaluate_genre, load_training_songs, train_genre
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("model", "loss", "accuracy", "macro_f1", "macro_f1_vol1", "train_s", "songs_per_s")
+
+
+class MajorityGenre:
+    """Always the most frequent training genre; probabilities are the training priors."""
+
+    name = "majority"
+
+    def __init__(self, songs: list[Song]) -> None:
+        counts: dict[str, int] = {}
+        for s in songs:
+            counts[s.genre] = counts.get(s.genre, 0) + 1
+        self.labels = sorted(counts)
+        self.top = max(self.labels, key=lambda g: (counts[g], g))
+        self.priors = np.array([counts[g] for g in self.labels], dtype=float) / len(songs)
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return np.tile(self.priors, (len(texts), 1))
+
+    def predict(self, texts: list[str]) -> list[str]:
+        return [self.top] * len(texts)
+
+
+def last_layer(backbone: str) -> int:
+    """The index of a backbone's last hidden state (its number of layers)."""
+    from transformers import AutoConfig
+
+    from .encoder import resolve_backbone
+
+    try:
+        return int(AutoConfig.from_pretrained(resolve_backbone(backbone)).num_hidden_layers)
+    except (OSError, ValueError) as e:
+        raise SongwrightError(f"cannot read the config of backbone {backbone!r}: {e}") from e
+
+
+def _row(name: str, model, splits: dict[str, list[Song]], train_s: float) -> dict:  # noqa: ANN001
+    test = splits["test"]
+    texts = [song_text(s) for s in test]
+    t0 = time.perf_counter()
+    probs = model.predict_proba(texts)
+    songs_s = len(texts) / max(time.perf_counter() - t0, 1e-9)
+    m = evaluate_genre_model(model, test)
+    idx = [model.labels.index(s.genre) for s in test]
+    loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(test)), idx], 1e-7, 1.0))))
+    vol1 = evaluate_genre_model(model, splits["test_vol1"])["macro_f1"] \
+        if len({s.genre for s in splits["test_vol1"]}) > 1 else float("nan")
+    return {"model": name, "loss": loss, "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+            "macro_f1_vol1": vol1, "train_s": train_s, "songs_per_s": songs_s, "n": m["n"]}
+
+
+def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
+                  songs: list[Song] | None = None, out_dir: Path = Path("runs/genre-compare"),
+                  baselines: bool = True, plain: bool = True) -> list[dict]:
+    """Train every backbone on the same split and score all rows on the held-out test songs.
+
+    Args:
+        backbones: names or folders of encoders.
+        base: settings for each backbone's run (``backbone`` and ``out`` are replaced).
+        songs: labelled songs (default: from ``base.data``).
+        out_dir: each run is written to ``out_dir/<i>-<backbone name>``.
+        baselines: add the majority, TF-IDF and features-only rows.
+        plain: also add, per backbone, the classic frozen last-layer mean-pool + linear head.
+
+    Returns:
+        Rows with the keys of :data:`COLUMNS` (and ``n``).
+    """
+    base = base or GenreTrainConfig()
+    songs = load_training_songs(base.data) if songs is None else songs
+    splits = heldout_split(songs, base.holdout_fraction)
+    if len({s.genre for s in splits["test"]}) < 2:
+        raise SongwrightError("the held-out test split has fewer than two genres")
+    rows = []
+    if baselines:
+        t0 = time.perf_counter()
+        rows.append(_row("majority class", MajorityGenre(splits["train"]), splits,
+                         time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        tfidf = TfidfGenre.train(splits["train"], seed=base.seed)
+        rows.append(_row("TF-IDF + logistic regression", tfidf, splits, time.perf_counter() - t0))
+        runs = [("stylistic features (MLP)", replace(base, use_embeddings=False,
+                                                     out=Path(out_dir) / "features"))]
+    else:
+        runs = []
+    for i, bb in enumerate(backbones):
+        from .encoder import DEFAULT_ALIASES, DEFAULT_BACKBONE
+
+        tag = DEFAULT_BACKBONE if bb in DEFAULT_ALIASES else (Path(bb).name or bb)
+        if plain:
+            last = last_layer(bb)
+            runs.append((f"{tag} frozen, mean-pool L{last} + linear",
+                         replace(base, backbone=bb, layers=(last,), num_layers=last,
+                                 use_features=False, out=Path(out_dir) / f"{i}-{tag}-plain")))
+        layers = "+".join(f"L{x}" for x in base.layers)
+        feats = " + stylistic features" if base.use_features else ""
+        runs.append((f"{tag} {base.mode}, mean-pool {layers}{feats}",
+                     replace(base, backbone=bb, num_layers=None, out=Path(out_dir) / f"{i}-{tag}")))
+    for name, cfg in runs:
+        cfg = GenreTrainConfig(**{k: getattr(cfg, k) for k in cfg.__dataclass_fields__})
+        t0 = time.perf_counter()
+        run_dir = train_genre(cfg, songs=songs)
+        train_s = time.perf_counter() - t0
+        from .transformer import TransformerGenre
+
+        rows.append(_row(name, TransformerGenre.load(run_dir, device=cfg.device), splits, train_s))
+        log.info("%s: %s", name, rows[-1])
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """A Markdown table like the seed's Table 1 (with macro-F1, time and throughput)."""
+    head = ("| model | loss | accuracy | macro-F1 | macro-F1 vol. 1 | train s | songs/s |\n"
+            "| --- | --- | --- | --- | --- | --- | --- |")
+    lines = [head]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['loss']:.2f} | {r['accuracy']:.3f} | "
+                     f"{r['macro_f1']:.3f} | {r['macro_f1_vol1']:.3f} | {r['train_s']:.1f} | "
+                     f"{r['songs_per_s']:.0f} |")
+    return "\n".join(lines)
+
+
+__all__ = ["COLUMNS", "MajorityGenre", "compare_genre", "evaluate_genre", "format_table"]

@@ -1,0 +1,66 @@
+"""One place that turns a genre model name or folder into a stage object."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from ...errors import SongwrightError
+from ...paths import ASSETS_DIR
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DIR = ASSETS_DIR / "genre-minilm"
+TFIDF_DIR = ASSETS_DIR / "genre-tfidf"
+NAMES = {"default": DEFAULT_DIR, "minilm": DEFAULT_DIR, "transformer": DEFAULT_DIR,
+         "tfidf": TFIDF_DIR}
+
+
+def load_genre_model(name_or_path: str | Path, device: str = "auto"):  # noqa: ANN201
+    """A genre stage (``stage(song, *, seed=0) -> Song``, ``.labels``, ``.predict_proba``).
+
+    Args:
+        name_or_path: ``"default"``/``"minilm"`` (the shipped MiniLM + stylistic model),
+            ``"tfidf"`` (the TF-IDF baseline) or a saved model/run folder of either kind.
+        device: for transformer models: ``"auto"``, ``"cpu"``, ``"cuda"``.
+
+    Raises:
+        SongwrightError: unknown name, missing folder or unknown model kind.
+    """
+    from .tfidf import TfidfGenre
+    from .transformer import KIND, TransformerGenre
+
+    key = str(name_or_path)
+    path = NAMES.get(key, Path(key))
+    if not path.is_dir():
+        hint = (" (the shipped model is missing; rebuild it with "
+                "`python scripts/build_genre_default.py`)" if key in NAMES else "")
+        raise SongwrightError(f"unknown genre model {key!r}: not one of "
+                              f"{', '.join(sorted(NAMES))} nor a model folder{hint}")
+    cfg_path = path / "config.json"
+    if not cfg_path.is_file():
+        raise SongwrightError(f"no genre model at {path} (missing config.json)")
+    kind = json.loads(cfg_path.read_text()).get("kind")
+    if kind == "tfidf-logreg":
+        return TfidfGenre.load(path)
+    if kind == KIND:
+        return TransformerGenre.load(path, device=device)
+    raise SongwrightError(f"{path}: unknown genre model kind {kind!r}")
+
+
+def genre_adherence(lyrics: str, genre: str, model: object | str = "default") -> float:
+    """The probability the genre model gives ``genre`` for ``lyrics`` (0..1).
+
+    For the lyrics evaluation: how much written lyrics read like the genre asked for.
+
+    Raises:
+        SongwrightError: empty lyrics, or a genre the model does not know.
+    """
+    m = load_genre_model(model) if isinstance(model, (str, Path)) else model
+    if genre not in m.labels:
+        raise SongwrightError(f"genre {genre!r} unknown to the genre model "
+                              f"(knows {', '.join(m.labels)})")
+    if not isinstance(lyrics, str) or not lyrics.strip():
+        raise SongwrightError("cannot measure genre adherence of empty lyrics")
+    return float(m.predict_proba([lyrics])[0][m.labels.index(genre)])

