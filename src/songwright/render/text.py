@@ -26,8 +26,13 @@ def lead_sheet(song: Song) -> str:
         head[0] += f" - {song.artist}"
     facts = []
     if song.genre:
-        prob = song.genre_probs.get(song.genre)
-        facts.append(f"genre {song.genre}" + (f" ({prob:.0%})" if prob is not None else ""))
+        fact = f"genre {song.genre}"
+        if song.genre_probs:
+            top = max(song.genre_probs, key=song.genre_probs.get)
+            p = song.genre_probs[top]
+            # The genre is what was asked for; say how the classifier reads the lyrics.
+            fact += f" ({p:.0%})" if top == song.genre else f" (lyrics read as {top}, {p:.0%})"
+        facts.append(fact)
     if song.key:
         facts.append(f"key {song.key}")
     if song.tempo:
