@@ -18,7 +18,9 @@ def test_help_for_every_command(capsys):
     for argv in (["--help"], ["generate", "--help"], ["convert", "--help"], ["data", "--help"],
                  ["data", "build", "--help"], ["data", "stats", "--help"], ["train", "--help"],
                  ["train", "baselines", "--help"], ["train", "genre", "--help"],
-                 ["evaluate", "genre", "--help"], ["compare", "genre", "--help"]):
+                 ["evaluate", "genre", "--help"], ["compare", "genre", "--help"],
+                 ["train", "chords", "--help"], ["train", "reward", "--help"],
+                 ["train", "policy", "--help"], ["evaluate", "chords", "--help"], ["rate", "--help"]):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 0

@@ -52,7 +52,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    "openai:<base_url>#<model>")
     g.add_argument("--genre-model", default="default",
                    help="default (MiniLM + stylistic features), tfidf (baseline) or a folder")
-    g.add_argument("--chord-model", default="default", help="default (Markov baseline) or a path")
+    g.add_argument("--chord-model", default="default",
+                   help="default (the RLHF policy), policy, seq2seq, markov (baseline), "
+                   "seed-3chord (the seed's setting) or a model folder")
     g.add_argument("--audio", default="auto", choices=("auto", "fluidsynth", "numpy"),
                    help="WAV engine (auto: FluidSynth when installed, else the numpy synth)")
     g.add_argument("--quiet", action="store_true", help="print no lead sheet or progress")
@@ -91,9 +93,13 @@ def _build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", help="compare models of a stage on the same split")
     csub = cmp_.add_subparsers(dest="compare_command", required=True)
 
+    from .stages.chords.cli import add_evaluate_parser, add_rate_parser, add_train_parsers
     from .stages.genre.cli import add_genre_commands
 
     add_genre_commands(tsub, csub, esub)
+    add_train_parsers(tsub)
+    add_evaluate_parser(esub)
+    add_rate_parser(sub)
     return parser
 
 
@@ -273,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
                 "train": _cmd_train}
     try:
         # Stage commands (train genre, compare genre, evaluate genre, ...) bring their handler.
-        handler = getattr(args, "genre_handler", None) or handlers[args.command]
+        handler = (getattr(args, "genre_handler", None) or getattr(args, "chords_handler", None)
+                   or handlers[args.command])
         return handler(args)
     except SongwrightError as e:
         print(f"songwright: error: {e}", file=sys.stderr)

@@ -18,14 +18,12 @@ from pathlib import Path
 
 from .errors import SongwrightError
 from .model import Song, SongPrompt
-from .paths import ASSETS_DIR
 
 log = logging.getLogger(__name__)
 
 RENDER_FORMATS = ("chordpro", "json", "midi", "wav", "musicxml")
 FILE_NAMES = {"chordpro": "song.cho", "json": "song.json", "midi": "song.mid",
               "wav": "song.wav", "musicxml": "song.musicxml"}
-DEFAULT_CHORD_MODEL = ASSETS_DIR / "chords-markov"
 
 
 @dataclass
@@ -37,7 +35,8 @@ class PipelineConfig:
             local model folder, or an OpenAI-compatible endpoint (see the lyrics stage docs).
         genre: ``"default"`` (frozen MiniLM layers + stylistic features), ``"tfidf"`` (the
             baseline) or a saved model folder.
-        chords: ``"default"``/``"markov"`` (the shipped baseline) or a saved model folder.
+        chords: ``"default"`` (the RLHF policy), ``"policy"``, ``"seq2seq"``, ``"markov"``
+            (the baseline), ``"seed-3chord"`` or a saved model folder.
         arrange: ``"basic"``.
         formats: which files :meth:`Pipeline.render` writes.
         audio_engine: ``"auto"`` (FluidSynth when present, else numpy), ``"fluidsynth"``,
@@ -65,14 +64,9 @@ def _load_genre(name: str):  # noqa: ANN202 - returns a SongStage
 
 
 def _load_chords(name: str):  # noqa: ANN202
-    from .stages.chords.markov import MarkovChords
+    from .stages.chords.load import load_chord_model
 
-    if name in ("default", "markov"):
-        return MarkovChords.load(DEFAULT_CHORD_MODEL)
-    p = Path(name)
-    if p.exists():
-        return MarkovChords.load(p)
-    raise SongwrightError(f"unknown chord model {name!r}: not a registered name or a path")
+    return load_chord_model(name)
 
 
 def _load_arranger(name: str):  # noqa: ANN202
