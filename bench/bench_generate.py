@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         pipe.stage(name)
     cold_load = time.perf_counter() - t0
     runs = []
+    lm = getattr(pipe.stage("lyrics"), "lm", None)
     for _ in range(args.runs):
+        tokens_before = getattr(lm, "tokens_generated", 0)
         with tempfile.TemporaryDirectory() as d:
             t = time.perf_counter()
             song = pipe.generate(prompt)
@@ -47,9 +49,14 @@ def main(argv: list[str] | None = None) -> int:
             total = time.perf_counter() - t
         run = {"total_s": total, "generate_s": t_gen, **{k: v for k, v in pipe.timings.items()
                                                         if not k.startswith("load_")}}
-        stats = getattr(pipe.stage("lyrics"), "stats", None)
-        if isinstance(stats, dict):
-            run["lyrics_stats"] = dict(stats)
+        tokens = getattr(lm, "tokens_generated", 0) - tokens_before
+        run["lyrics_tokens"] = float(tokens)
+        run["lyrics_tokens_per_s"] = tokens / run["lyrics"] if run["lyrics"] else 0.0
+        stats = getattr(pipe.stage("lyrics"), "last_stats", None)
+        if stats is not None:
+            run["lyrics_stats"] = {"calls": stats.calls, "accepted": stats.accepted,
+                                   "fallbacks": stats.fallbacks,
+                                   "rejected": dict(stats.rejected)}
         runs.append(run)
     keys = [k for k in runs[0] if isinstance(runs[0][k], float)]
     report = {
@@ -61,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         "median_s": {k: statistics.median(r[k] for r in runs) for k in keys},
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "lyrics_stats_last": runs[-1].get("lyrics_stats"),
+        "lyrics_lines": len(song.lyric_lines),
         "per_run": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -208,6 +208,7 @@ class TransformersLM(BaseLM):
                 if nxt in self.eos_ids:
                     break
                 out.append(nxt)
+                self.tokens_generated += 1
                 text = self.tokenizer.decode(out, skip_special_tokens=True)
                 # hold back a partial multi-byte character until its bytes are complete
                 if not text.endswith("\ufffd") and len(text) > len(shown):

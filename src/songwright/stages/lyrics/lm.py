@@ -49,6 +49,7 @@ class BaseLM:
 
     name: str = "lm"
     supports_prefill: bool = False
+    tokens_generated: int = 0  # running count, for benchmarks (backends that know it add up)
 
     def generate(self, prompt: PromptLike, *, max_new_tokens: int = 64,
                  temperature: float = 0.8, top_p: float = 0.95, seed: int | None = None,
