@@ -18,7 +18,6 @@ from pathlib import Path
 
 from .data.corpus import assign_split, load_source
 from .errors import SongwrightError
-from .keys import song_key, to_relative
 from .paths import ASSETS_DIR, require_data_root
 
 log = logging.getLogger(__name__)
@@ -33,28 +32,12 @@ LICENCE_NOTES = """\
 
 def markov_next_chord_accuracy(model, songs) -> dict:  # noqa: ANN001
     """Teacher-forced next-chord top-1/top-5 of the Markov chain on songs with chords."""
-    from .stages.chords.markov import SEC
+    from .stages.chords.evaluate import markov_metrics
 
-    top1 = top5 = n = 0
-    for song in songs:
-        try:
-            key = song_key(song)
-        except SongwrightError:
-            continue
-        prev2 = prev1 = SEC
-        for sec in song.sections:
-            prev2, prev1 = prev1, SEC
-            for ca in (c for ln in sec.lines for c in ln.chords):
-                if ca.chord.root is None:
-                    continue
-                tok = to_relative(ca.chord, key).token
-                dist = model.distribution(prev2, prev1, song.genre or "*", key.mode)
-                ranked = sorted(dist, key=dist.get, reverse=True)
-                top1 += ranked[0] == tok
-                top5 += tok in ranked[:5]
-                n += 1
-                prev2, prev1 = prev1, tok
-    return {"n": n, "next_chord_top1": top1 / max(n, 1), "next_chord_top5": top5 / max(n, 1)}
+    m = markov_metrics(model, songs)
+    return {"n": m["baseline_n"], "next_chord_top1": m["baseline_next_chord_top1"],
+            "next_chord_top5": m["baseline_next_chord_top5"],
+            "perplexity": m["baseline_perplexity"]}
 
 
 def train_baselines(data_root: Path | None = None, out: Path | None = None) -> dict:

@@ -91,14 +91,7 @@ class TfidfGenre:
         return [self.labels[i] for i in self.predict_proba(texts).argmax(axis=1)]
 
     def __call__(self, song: Song, *, seed: int = 0) -> Song:
-        if not song.lyrics.strip():
-            raise SongwrightError("cannot classify the genre of a song with no lyrics")
-        probs = self.predict_proba([song_text(song)])[0]
-        genre_probs = {lab: round(float(p), 6) for lab, p in zip(self.labels, probs)}
-        genre = song.genre or self.labels[int(np.argmax(probs))]
-        meta = dict(song.meta)
-        meta["genre_model"] = self.name
-        return song.replace(genre=genre, genre_probs=genre_probs, meta=meta)
+        return classify_song(self, song, self.name)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
@@ -129,6 +122,19 @@ class TfidfGenre:
         w = load_file(str(p / "weights.safetensors"))
         return cls(cfg["vocabulary"], w["idf"], w["coef"], w["intercept"], cfg["labels"],
                    tuple(cfg["ngram_range"]), cfg["sublinear_tf"], cfg.get("metrics"))
+
+
+def classify_song(model, song: Song, model_name: str) -> Song:  # noqa: ANN001
+    """The genre stage's contract for any model with ``labels`` and ``predict_proba``: fill
+    ``genre_probs``, fill ``genre`` when the song has none, record the model in ``meta``."""
+    if not song.lyrics.strip():
+        raise SongwrightError("cannot classify the genre of a song with no lyrics")
+    probs = model.predict_proba([song_text(song)])[0]
+    genre_probs = {lab: round(float(p), 6) for lab, p in zip(model.labels, probs)}
+    meta = dict(song.meta)
+    meta["genre_model"] = model_name
+    return song.replace(genre=song.genre or model.labels[int(np.argmax(probs))],
+                        genre_probs=genre_probs, meta=meta)
 
 
 def evaluate_genre_model(model: TfidfGenre, songs: list[Song]) -> dict:

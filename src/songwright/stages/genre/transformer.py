@@ -30,7 +30,7 @@ from ...errors import SongwrightError
 from ...model import Song
 from .encoder import TextEncoder, chunk_ids, pool_hidden
 from .features import FEATURE_NAMES, feature_matrix
-from .tfidf import song_text
+from .tfidf import classify_song
 
 log = logging.getLogger(__name__)
 
@@ -226,14 +226,7 @@ class TransformerGenre:
         return [self.labels[i] for i in self.predict_proba(texts).argmax(axis=1)]
 
     def __call__(self, song: Song, *, seed: int = 0) -> Song:
-        if not song.lyrics.strip():
-            raise SongwrightError("cannot classify the genre of a song with no lyrics")
-        probs = self.predict_proba([song_text(song)])[0]
-        genre_probs = {lab: round(float(p), 6) for lab, p in zip(self.labels, probs)}
-        meta = dict(song.meta)
-        meta["genre_model"] = self.settings.get("model_name", self.name)
-        return song.replace(genre=song.genre or self.labels[int(np.argmax(probs))],
-                            genre_probs=genre_probs, meta=meta)
+        return classify_song(self, song, self.settings.get("model_name", self.name))
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
