@@ -112,3 +112,9 @@ def test_lenient_where_chordpro_is(tmp_path, caplog):
     assert [len(s.lines) for s in loose.sections] == [2, 1]
     assert all(s.env is None for s in loose.sections)
     assert _norm(write_chordpro(loose)) == _norm("{title: y}\n[C]one\ntwo\n\n[G]three\n")
+
+
+def test_empty_meta_values_are_not_written():
+    song = parse_chordpro(SONG).replace(meta={"verse_prompt": "x", "instructions": "  "})
+    text = write_chordpro(song)
+    assert "{meta: verse_prompt x}" in text and "instructions" not in text

@@ -390,3 +390,21 @@ def test_default_model_writes_a_real_song() -> None:
     assert int(song.meta["lyrics_fallback_lines"]) <= 4, song.lyrics
     assert elapsed < 120
     assert stage(PROMPT) == song
+
+
+def test_task_echoes_and_stage_notes_are_cleaned():
+    from songwright.stages.lyrics.clean import clean_line, reject_reason
+
+    assert clean_line("Blessed is thy love, sweetheart! (Easter)") == "Blessed is thy love, sweetheart!"
+    for echo in ("Short, catchy: 19 words", "Tiny part of the song is 2-line",
+                 "Write the second sentence using 15 words"):
+        assert reject_reason(clean_line(echo)) == "talks about the song", echo
+    assert reject_reason(clean_line("Corner store kings are catching rays")) is None
+
+
+def test_near_duplicate_lines_are_rejected():
+    from songwright.stages.lyrics.clean import reject_reason
+
+    used = ["Your love did not lie in the sea of our dreams"]
+    assert reject_reason("Your love did not lie in the land of dreams", used) == "duplicate"
+    assert reject_reason("Summer rain keeps falling on the old tin roof", used) is None

@@ -271,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code: 0 success, 2 bad input (one line on stderr)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Model loads take a second; their progress bars would only clutter the lead sheet.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

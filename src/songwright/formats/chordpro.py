@@ -247,8 +247,9 @@ def write_chordpro(song: Song, style: str = "original") -> str:
     ordered = [k for k in _META_ORDER if k in song.meta]
     ordered += [k for k in song.meta if k not in _META_ORDER]
     for k in ordered:
-        value = str(song.meta[k]).replace("\n", " ")
-        head.append(f"{{meta: {k} {value}}}")
+        value = str(song.meta[k]).replace("\n", " ").strip()
+        if value:  # an empty field says nothing; ChordPro has no way to write it cleanly
+            head.append(f"{{meta: {k} {value}}}")
     blocks = ["\n".join(head)]
     for sec in song.sections:
         body = [line_to_chordpro(ln, style) for ln in sec.lines]

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 MIN_WORDS = 3
 MAX_WORDS = 12
+NEAR_DUPLICATE = 0.7  # share of distinct words two lines may have in common
 
 _SPECIAL = re.compile(r"<\|[^|>]*\|>|</?s>|<pad>|<unk>")
 _TAG_LINE = re.compile(r"^\s*[\[({][^\])}]*[\])}]\s*$")
@@ -24,6 +25,8 @@ _LABEL = re.compile(
     r"\s*\d*\s*(?:\(\w+\))?\s*[:.\-\u2013\u2014)]\s*", re.I)
 _NUMBERING = re.compile(r"^\s*(?:\d{1,3}\s*[.):\]\-]|[-*\u2022\u2013\u2014>#]+)\s*")
 _MARKDOWN = re.compile(r"[*_`#~]+")
+# A short stage note in brackets at the end of a line: "... sweetheart! (Easter)".
+_STAGE_NOTE = re.compile(r"\s*[(\[][^()\[\]]{1,30}[)\]]\s*$")
 _QUOTES = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]")
 _WS = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -36,7 +39,8 @@ _META = re.compile(
     r"|^\w{1,12}\s*:\s|\bquestions?\b|\banswers?\b|\btranslat|\bparagraph|\bpoem\b"
     # echoes of the task itself ("the chorus is 2 lines", "write the second sentence")
     r"|\bsentences?\b|\b\d+[- ]lines?\b|\bpart of the song\b|\bthe song is\b"
-    r"|\bwrite (?:the|a|an|\d)\b|\brepeat (?:the|it|\d)", re.I)
+    r"|\bwrite (?:the|a|an|\d)\b|\brepeat (?:the|it|\d)|\bcatchy\b|\b\d+ words?\b"
+    r"|\bshorten\b", re.I)
 
 CONJUNCTIONS = frozenset(
     "and but or so while when as because until till where that then though whose which "
@@ -98,6 +102,8 @@ def clean_line(raw: str, max_words: int = MAX_WORDS, min_words: int = MIN_WORDS)
     'Dancing in the moonlight, baby'
     >>> clean_line("[Chorus]")
     ''
+    >>> clean_line("Blessed is thy love, sweetheart! (Easter)")
+    'Blessed is thy love, sweetheart!'
     """
     text = _SPECIAL.sub(" ", raw).strip()
     if _TAG_LINE.match(text):
@@ -109,6 +115,7 @@ def clean_line(raw: str, max_words: int = MAX_WORDS, min_words: int = MIN_WORDS)
         if text == before:
             break
     text = _MARKDOWN.sub("", _QUOTES.sub("", text))
+    text = _STAGE_NOTE.sub("", text)
     text = _WS.sub(" ", text).strip()
     if not text:
         return ""
@@ -172,9 +179,14 @@ def reject_reason(text: str, used: Iterable[str] = (), banned: Iterable[str] = (
     if is_loop(text):
         return "loop"
     key = normalise(text)
+    mine = set(key.split())
     for u in used:
         k = normalise(u)
         if key == k or (n >= 4 and len(k.split()) >= 4 and (key in k or k in key)):
+            return "duplicate"
+        # Near-copies ("Your love did not lie in the sea" / "... in the land") read as a loop.
+        theirs = set(k.split())
+        if n >= 4 and len(mine & theirs) >= NEAR_DUPLICATE * len(mine | theirs):
             return "duplicate"
     for b in banned:
         if key == b or (n >= 5 and key in b):
