@@ -20,7 +20,8 @@ def test_help_for_every_command(capsys):
                  ["train", "baselines", "--help"], ["train", "genre", "--help"],
                  ["evaluate", "genre", "--help"], ["compare", "genre", "--help"],
                  ["train", "chords", "--help"], ["train", "reward", "--help"],
-                 ["train", "policy", "--help"], ["evaluate", "chords", "--help"], ["rate", "--help"]):
+                 ["train", "policy", "--help"], ["evaluate", "chords", "--help"], ["rate", "--help"],
+                 ["train", "lyrics", "--help"], ["evaluate", "lyrics", "--help"]):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 0

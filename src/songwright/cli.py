@@ -95,8 +95,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     from .stages.chords.cli import add_evaluate_parser, add_rate_parser, add_train_parsers
     from .stages.genre.cli import add_genre_commands
+    from .stages.lyrics.cli import add_lyrics_commands
 
     add_genre_commands(tsub, csub, esub)
+    add_lyrics_commands(tsub, esub)
     add_train_parsers(tsub)
     add_evaluate_parser(esub)
     add_rate_parser(sub)
@@ -282,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Stage commands (train genre, compare genre, evaluate genre, ...) bring their handler.
         handler = (getattr(args, "genre_handler", None) or getattr(args, "chords_handler", None)
-                   or handlers[args.command])
+                   or getattr(args, "lyrics_handler", None) or handlers[args.command])
         return handler(args)
     except SongwrightError as e:
         print(f"songwright: error: {e}", file=sys.stderr)
