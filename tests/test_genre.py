@@ -272,7 +272,7 @@ def test_eval_data_from_csv(tmp_path):
 
 
 def test_cli_hooks_help(capsys):
-    from songwright.stages.genre.cli import main
+    from songwright.cli import main
 
     for cmd in ("train", "compare", "evaluate"):
         with pytest.raises(SystemExit) as e:
@@ -312,7 +312,7 @@ def test_training_runs_under_accelerate_launch_two_processes(tiny, tmp_path):
     # Without a GPU, `--multi_gpu` is how accelerate starts torchrun-style workers; each then
     # finds no CUDA and runs MULTI_CPU with gloo. (`--cpu` alone starts one process.)
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "-m", "songwright.stages.genre.cli", "train", "genre", "--backbone", str(tiny),
+           "-m", "songwright.cli", "train", "genre", "--backbone", str(tiny),
            "--data", str(data), "--out", str(out), "--epochs", "4", "--layers", "2",
            "--max-length", "64", "--device", "cpu"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}

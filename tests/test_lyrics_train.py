@@ -275,7 +275,7 @@ def test_bad_config_names_the_flag(kw: dict, flag: str, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- CLI
 def test_cli_help_and_evaluate(tmp_path: Path, tiny_run: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
-    from songwright.stages.lyrics.cli import main
+    from songwright.cli import main
 
     for cmd in (["train", "lyrics", "--help"], ["evaluate", "lyrics", "--help"]):
         with pytest.raises(SystemExit) as e:

@@ -170,28 +170,3 @@ def cmd_evaluate_genre(args: argparse.Namespace) -> int:
     for lab, row in zip(labels, metrics["confusion_matrix"]):
         print(f"  {lab:8} " + " ".join(f"{v:4d}" for v in row))
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (``python -m songwright.stages.genre.cli train genre ...``): also what
-    ``accelerate launch`` runs until the main CLI wires these commands."""
-    import sys
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    parser = argparse.ArgumentParser(prog="songwright-genre")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True)
-    subs = {k: sub.add_parser(k).add_subparsers(dest=f"{k}_command", required=True)
-            for k in ("train", "compare", "evaluate")}
-    add_genre_commands(subs["train"], subs["compare"], subs["evaluate"])
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    try:
-        return args.genre_handler(args)
-    except SongwrightError as e:
-        print(f"songwright: error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

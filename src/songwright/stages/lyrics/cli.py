@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -137,27 +136,3 @@ def cmd_evaluate_lyrics(args: argparse.Namespace) -> int:
     for k, v in metrics.items():
         print(f"{k:24} {'n/a' if v is None else (f'{v:.3f}' if isinstance(v, float) else v)}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (``python -m songwright.stages.lyrics.cli evaluate lyrics ...``)."""
-    import sys
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    parser = argparse.ArgumentParser(prog="songwright-lyrics")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True)
-    subs = {k: sub.add_parser(k).add_subparsers(dest=f"{k}_command", required=True)
-            for k in ("train", "evaluate")}
-    add_lyrics_commands(subs["train"], subs["evaluate"])
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    try:
-        return args.lyrics_handler(args)
-    except SongwrightError as e:
-        print(f"songwright: error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
