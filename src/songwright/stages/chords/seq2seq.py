@@ -180,7 +180,7 @@ class Seq2SeqChords:
             GENRE_NAMES[plan.genre] if plan.genre else None, rng)
         plan.key = key  # the decoder is conditioned on the key's mode
         if line_emb is None:
-            line_emb = embed_lines([t for _, _, t in plan.lines], self.encoder)
+            line_emb = embed_lines([t for _, _, t in plan.lines], self.encoder, persist=False)
         if line_emb.shape != (len(plan.lines), self.model.cfg.line_dim):
             raise SongwrightError(f"line vectors of shape {tuple(line_emb.shape)}; the model "
                                   f"expects ({len(plan.lines)}, {self.model.cfg.line_dim})")

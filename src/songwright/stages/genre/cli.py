@@ -22,7 +22,8 @@ Handler = Callable[[argparse.Namespace], int]
 
 # The shipped default: MiniLM truncated to 2 layers, mean-pooled layer 2, + stylistic features.
 PRESETS: dict[str, dict] = {
-    "default": {"backbone": "default", "mode": "frozen", "layers": (2,), "use_features": True,
+    "default": {"backbone": "default", "mode": "frozen", "layers": (2,), "granularity": "lines",
+                "use_features": True,
                 "members": 3, "emb_l2": 0.3, "lr": 3e-3, "dropout": 0.3,
                 "weight_decay": 0.01, "epochs": 300, "patience": 40, "seed": 0},
 }
@@ -43,6 +44,9 @@ def _add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layers", type=_layers, default=None,
                    help="hidden states to mean-pool, e.g. '2' or '2,3' (0 = embeddings)")
     p.add_argument("--pooling", choices=("mean", "cls", "max", "meanmax"), default=None)
+    p.add_argument("--granularity", choices=("text", "lines"), default=None,
+                   help="encode the lyrics whole, or line by line and pool (the shared line "
+                   "pass the chord stage reads; the default preset)")
     p.add_argument("--max-length", type=int, default=None, help="encoder window in tokens; "
                    "longer lyrics are chunked and pooled")
     p.add_argument("--no-features", action="store_true", help="no stylistic features")
@@ -67,6 +71,7 @@ def config_from_args(args: argparse.Namespace, out: Path, backbone: str | None =
 
     kw = dict(PRESETS[args.preset])
     flags = {"data": args.data, "mode": args.mode, "layers": args.layers, "pooling": args.pooling,
+             "granularity": args.granularity,
              "max_length": args.max_length, "train_layers": args.train_layers,
              "epochs": args.epochs, "patience": args.patience, "lr": args.lr,
              "encoder_lr": args.encoder_lr,

@@ -114,7 +114,7 @@ def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
         if plain:
             last = last_layer(bb)
             runs.append((f"{tag} frozen, mean-pool L{last} + linear",
-                         replace(base, backbone=bb, layers=(last,), num_layers=last,
+                         replace(base, backbone=bb, layers=(last,), num_layers=last, granularity="text",
                                  use_features=False, out=Path(out_dir) / f"{i}-{tag}-plain")))
         layers = "+".join(f"L{x}" for x in base.layers)
         feats = " + stylistic features" if base.use_features else ""

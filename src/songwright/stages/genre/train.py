@@ -20,7 +20,7 @@ import torch
 
 from ...errors import SongwrightError
 from ...model import Song
-from .encoder import DEFAULT_ALIASES, TextEncoder, resolve_backbone
+from .encoder import DEFAULT_ALIASES, TextEncoder, resolve_backbone, shared_line_encoder
 from .features import feature_matrix
 from .protocol import heldout_split
 from .tfidf import evaluate_genre_model, song_text
@@ -41,6 +41,9 @@ class GenreTrainConfig:
     mode: str = "frozen"
     pooling: str = "mean"
     layers: tuple[int, ...] = (2,)
+    # "text": the lyrics encoded whole (in windows); "lines": each line encoded alone and the
+    # line vectors pooled -- the shared line pass the chord stage reads too (frozen mode only)
+    granularity: str = "text"
     num_layers: int | None = None  # None: the highest layer used (drops the layers above)
     max_length: int = 256
     use_embeddings: bool = True
@@ -69,6 +72,10 @@ class GenreTrainConfig:
         self.layers = tuple(int(x) for x in self.layers)
         checks = [
             (self.mode in MODES, f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}"),
+            (self.granularity in ("text", "lines"),
+             f"--granularity must be text or lines, got {self.granularity!r}"),
+            (self.granularity == "text" or (self.mode == "frozen" and self.pooling == "mean"),
+             "--granularity lines needs --mode frozen and --pooling mean (the shared line pass)"),
             (self.use_embeddings or self.use_features,
              "--no-embeddings and --no-features together leave nothing to learn from"),
             (self.lr > 0, f"--lr must be > 0, got {self.lr}"),
@@ -88,8 +95,8 @@ class GenreTrainConfig:
         for ok, msg in checks:
             if not ok:
                 raise SongwrightError(msg)
-        if self.num_layers is None:
-            self.num_layers = max(self.layers) or 1
+        if self.num_layers is None and self.granularity == "text":
+            self.num_layers = max(self.layers) or 1  # lines: the whole encoder (shared pass)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -150,8 +157,13 @@ def train_genre(cfg: GenreTrainConfig, songs: list[Song] | None = None,
     val = [s for s in val if s.genre in lab2id]
     texts = {k: check_texts([song_text(s) for s in v]) for k, v in (("train", train), ("val", val))}
     y = {k: torch.tensor([lab2id[s.genre] for s in v]) for k, v in (("train", train), ("val", val))}
+    shared = encoder is None and cfg.use_embeddings and cfg.granularity == "lines" and \
+        cfg.backbone in DEFAULT_ALIASES and cfg.max_length == 256 and cfg.device == "auto"
+    if shared:
+        encoder = shared_line_encoder(persist=cfg.cache)  # the chord stage's cache too
     if encoder is None and cfg.use_embeddings:
-        encoder = TextEncoder(cfg.backbone, max_length=cfg.max_length, num_layers=cfg.num_layers,
+        encoder = TextEncoder(cfg.backbone, max_length=cfg.max_length,
+                              num_layers=cfg.num_layers or max(cfg.layers) or 1,
                               device=cfg.device, cache=cfg.cache and cfg.mode == "frozen")
     feats = {k: torch.from_numpy(feature_matrix(t)) if cfg.use_features else None
              for k, t in texts.items()}
@@ -162,8 +174,14 @@ def train_genre(cfg: GenreTrainConfig, songs: list[Song] | None = None,
     if cfg.use_embeddings and cfg.mode == "frozen":
         # Rank 0 encodes and fills the disk cache; the other ranks then read it.
         with acc.main_process_first():
-            emb = {k: encoder.encode_texts(t, cfg.pooling, cfg.layers, progress=acc.is_main_process)
-                   for k, t in texts.items()}
+            if cfg.granularity == "lines":
+                emb = {k: encoder.encode_by_lines(t, cfg.layers, shared=shared,
+                                                  progress=acc.is_main_process)
+                       for k, t in texts.items()}
+            else:
+                emb = {k: encoder.encode_texts(t, cfg.pooling, cfg.layers,
+                                               progress=acc.is_main_process)
+                       for k, t in texts.items()}
     encode_s = time.perf_counter() - t0
     emb_dim = 0
     if cfg.use_embeddings:

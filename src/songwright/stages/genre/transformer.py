@@ -28,7 +28,7 @@ from torch import nn
 
 from ...errors import SongwrightError
 from ...model import Song
-from .encoder import TextEncoder, chunk_ids, pool_hidden
+from .encoder import DEFAULT_ALIASES, TextEncoder, chunk_ids, pool_hidden, shared_line_encoder
 from .features import FEATURE_NAMES, feature_matrix
 from .tfidf import classify_song
 
@@ -199,26 +199,49 @@ class TransformerGenre:
 
     @property
     def encoder(self) -> TextEncoder:
+        """The encoder for batch classification (layers above the pooled ones dropped)."""
         if self._encoder is None:
             s = self.settings
             self._encoder = TextEncoder(s["backbone_path"], max_length=s["max_length"],
-                                        num_layers=s.get("num_layers"), device=s.get("device", "auto"),
-                                        cache=False, batch_size=s.get("infer_batch_size", 64))
+                                        num_layers=s.get("num_layers") or max(s["layers"]) or 1,
+                                        device=s.get("device", "auto"), cache=False,
+                                        batch_size=s.get("infer_batch_size", 64))
         return self._encoder
 
-    def inputs(self, texts: Sequence[str]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """The head's inputs for texts: encoder vectors ``(N, E)`` and features ``(N, F)``."""
+    @property
+    def shares_line_pass(self) -> bool:
+        """Whether a song's vectors can come from the shared line pass the chord stage reads
+        (line granularity on the default backbone and window)."""
         s = self.settings
-        emb = self.encoder.encode_texts(list(texts), pooling=s["pooling"], layers=s["layers"]) \
-            if self.uses_embeddings else None
+        return (self.uses_embeddings and s.get("granularity") == "lines"
+                and s.get("backbone") in DEFAULT_ALIASES and s["max_length"] == 256
+                and s.get("device", "auto") == "auto")
+
+    def inputs(self, texts: Sequence[str], share_lines: bool = False
+               ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The head's inputs for texts: encoder vectors ``(N, E)`` and features ``(N, F)``.
+
+        ``share_lines``: take the vectors from the shared line pass (the pipeline: the chord
+        stage then reuses them) instead of this model's truncated encoder (batch work).
+        """
+        s = self.settings
+        emb = None
+        if self.uses_embeddings and s.get("granularity") == "lines":
+            if share_lines and self.shares_line_pass:
+                emb = shared_line_encoder(persist=False).encode_by_lines(list(texts), s["layers"])
+            else:
+                emb = self.encoder.encode_by_lines(list(texts), s["layers"], shared=False)
+        elif self.uses_embeddings:
+            emb = self.encoder.encode_texts(list(texts), pooling=s["pooling"], layers=s["layers"])
         feat = torch.from_numpy(feature_matrix(list(texts))) if self.head.feat_dim else None
         return emb, feat
 
     @torch.no_grad()
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities, shape ``(n_texts, n_labels)``."""
+    def predict_proba(self, texts: Sequence[str], share_lines: bool = False) -> np.ndarray:
+        """Class probabilities, shape ``(n_texts, n_labels)`` (``share_lines``: see
+        :meth:`inputs`)."""
         texts = check_texts(texts)
-        emb, feat = self.inputs(texts)
+        emb, feat = self.inputs(texts, share_lines)
         log_probs, _ = self.head(emb, feat)
         return log_probs.exp().numpy()
 
@@ -226,7 +249,8 @@ class TransformerGenre:
         return [self.labels[i] for i in self.predict_proba(texts).argmax(axis=1)]
 
     def __call__(self, song: Song, *, seed: int = 0) -> Song:
-        return classify_song(self, song, self.settings.get("model_name", self.name))
+        return classify_song(self, song, self.settings.get("model_name", self.name),
+                             lambda texts: self.predict_proba(texts, share_lines=True))
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:

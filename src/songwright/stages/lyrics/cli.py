@@ -58,6 +58,9 @@ def add_lyrics_commands(train_sub: argparse._SubParsersAction | None,
         t.add_argument("--max-length", type=int, default=d["max_length"].default,
                        help="tokens per example; long prompts lose their oldest tokens")
         t.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
+        t.add_argument("--eval-steps", type=int, default=None,
+                       help="validate and keep a checkpoint every N steps (default: per epoch)")
+        t.add_argument("--warmup-steps", type=int, default=d["warmup_steps"].default)
         t.add_argument("--limit", type=int, default=None, help="at most N training songs")
         t.add_argument("--eval-limit", type=int, default=None, help="at most N validation songs")
         t.add_argument("--summariser", default=None,
@@ -91,7 +94,8 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201
         out=args.out, base=args.base, data=args.data, epochs=args.epochs, lr=args.lr,
         lora_r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
         target_modules=args.target_modules, batch_size=args.batch_size,
-        max_length=args.max_length, max_steps=args.max_steps, seed=args.seed, limit=args.limit,
+        max_length=args.max_length, max_steps=args.max_steps,
+        eval_steps=args.eval_steps, warmup_steps=args.warmup_steps, seed=args.seed, limit=args.limit,
         eval_limit=args.eval_limit, summariser=args.summariser)
 
 

@@ -17,10 +17,12 @@ Run directory::
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,6 +54,9 @@ class LyricsTrainConfig:
         epochs, lr, batch_size, max_length, seed: the usual.
         lora_r, lora_alpha, lora_dropout, target_modules: the LoRA adapter.
         max_steps: stop after this many optimiser steps (tests, timing); None: all epochs.
+        eval_steps: evaluate (and keep a checkpoint) every this many steps; None: once per
+            epoch, or at the end of a ``max_steps`` run.
+        warmup_steps: linear learning-rate warm-up.
         limit, eval_limit: at most this many training / validation songs.
         summariser: a seq2seq model folder to write missing verse prompts; None: extractive.
     """
@@ -68,6 +73,8 @@ class LyricsTrainConfig:
     batch_size: int = 2
     max_length: int = 1024
     max_steps: int | None = None
+    eval_steps: int | None = None
+    warmup_steps: int = 0
     seed: int = 0
     limit: int | None = None
     eval_limit: int | None = None
@@ -87,6 +94,9 @@ class LyricsTrainConfig:
                   ("--max-length", self.max_length >= 32, "must be at least 32"),
                   ("--max-steps", self.max_steps is None or self.max_steps >= 1,
                    "must be at least 1"),
+                  ("--eval-steps", self.eval_steps is None or self.eval_steps >= 1,
+                   "must be at least 1"),
+                  ("--warmup-steps", self.warmup_steps >= 0, "must be at least 0"),
                   ("--limit", self.limit is None or self.limit >= 1, "must be at least 1"),
                   ("--eval-limit", self.eval_limit is None or self.eval_limit >= 1,
                    "must be at least 1"),
@@ -96,6 +106,10 @@ class LyricsTrainConfig:
                 raise SongwrightError(f"{flag} {why}")
         if self.data is not None and not self.data.exists():
             raise SongwrightError(f"--data {self.data} does not exist")
+        if self.summariser is not None and \
+                not (Path(self.summariser).expanduser() / "config.json").is_file():
+            raise SongwrightError(f"--summariser {self.summariser}: not a local model folder "
+                                  "with config.json")
         if self.base not in ("default", "smollm2", "tiny-random") and \
                 not (Path(self.base).expanduser() / "config.json").is_file():
             raise SongwrightError(f"--base {self.base!r}: not 'default', 'tiny-random' nor a "
@@ -122,18 +136,15 @@ def summarise_verse_prompt(lyrics: str, model: str | Path | None = None,
     text = lyrics.strip()
     if not text:
         return ""
+    summary = ""
     if model is not None:
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
-        path = Path(model).expanduser()
-        if not path.is_dir():
-            raise SongwrightError(f"--summariser {path} is not a model folder")
-        tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        m = AutoModelForSeq2SeqLM.from_pretrained(path, local_files_only=True).eval()
+        tok, m = _summariser(str(Path(model).expanduser()))
         enc = tok("summarize: " + text, return_tensors="pt", truncation=True, max_length=512)
         out = m.generate(**enc, max_new_tokens=48, num_beams=2)
-        summary = tok.decode(out[0], skip_special_tokens=True)
-    else:
+        summary = " ".join(tok.decode(out[0], skip_special_tokens=True).split())
+        if not summary:
+            log.warning("summariser %s wrote nothing; using the extractive summary", model)
+    if not summary:
         pieces = [p.strip() for p in re.split(r"[\n.!?]+", text) if p.strip()]
 
         def density(p: str) -> tuple[float, int]:
@@ -143,6 +154,17 @@ def summarise_verse_prompt(lyrics: str, model: str | Path | None = None,
 
         summary = max(pieces, key=density)
     return " ".join(summary.split()[:max_words]).strip(" ,;:-")
+
+
+@functools.lru_cache(maxsize=2)
+def _summariser(path: str) -> tuple[Any, Any]:
+    """A local seq2seq summarisation model and its tokenizer, loaded once per folder."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    if not (Path(path) / "config.json").is_file():
+        raise SongwrightError(f"--summariser {path} is not a model folder (no config.json)")
+    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    return tok, AutoModelForSeq2SeqLM.from_pretrained(path, local_files_only=True).eval()
 
 
 def song_examples(song: Song, summariser: str | Path | None = None) -> list[dict[str, Any]]:
@@ -349,19 +371,19 @@ def train_lyrics(cfg: LyricsTrainConfig) -> Path:
                       target_modules=list(cfg.target_modules), task_type="CAUSAL_LM")
     model = get_peft_model(model, lora)
     ckpt = cfg.out / "checkpoints"
-    by_steps = cfg.max_steps is not None
+    by_steps = cfg.max_steps is not None or cfg.eval_steps is not None
+    every = cfg.eval_steps or cfg.max_steps
     args = TrainingArguments(
         output_dir=str(ckpt), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps or -1,
         learning_rate=cfg.lr, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, seed=cfg.seed, data_seed=cfg.seed,
         eval_strategy="steps" if by_steps else "epoch",
         save_strategy="steps" if by_steps else "epoch",
-        eval_steps=cfg.max_steps if by_steps else None,
-        save_steps=cfg.max_steps if by_steps else None,
+        eval_steps=every, save_steps=every, warmup_steps=cfg.warmup_steps,
         load_best_model_at_end=True, metric_for_best_model="eval_loss", greater_is_better=False,
         save_only_model=True, save_total_limit=2, logging_steps=1, report_to=[],
         use_cpu=not torch.cuda.is_available(), remove_unused_columns=False,
-        dataloader_num_workers=0, disable_tqdm=True)
+        dataloader_num_workers=0, disable_tqdm=not sys.stderr.isatty())
     trainer = Trainer(model=model, args=args, train_dataset=train_rows, eval_dataset=val_rows,
                       data_collator=_collate(tok.pad_token_id))
     trainer.remove_callback(PrinterCallback)  # the library logs; only the CLI prints
