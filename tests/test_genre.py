@@ -226,10 +226,10 @@ def test_finetune_mode_saves_backbone(tiny, tmp_path):
 def test_line_granularity_pools_lines_and_both_paths_agree(tiny, tmp_path):
     """Line pooling: the shared pass (all LINE_LAYERS) and the truncated encoder give the same
     layer-2 numbers; a text is the token-weighted mean of its lines; training works."""
+    from transformers import BertConfig, BertModel
+
     from songwright.stages.genre.load import load_genre_model
     from songwright.stages.genre.train import GenreTrainConfig, train_genre
-
-    from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
     tok = _tokenizer()
