@@ -1,10 +1,14 @@
 # songwright: the README's two set-up commands are `make song` and `make test`.
-.PHONY: setup song test test-slow lint bench assets clean
+.PHONY: setup setup-llamacpp song test test-slow lint bench bench-lm assets clean
 
 PY := .venv/bin/python
 
 setup:
 	bash scripts/setup.sh
+
+# optional: llama.cpp backend for the lyrics model (an ~8 minute compile)
+setup-llamacpp: setup
+	bash scripts/setup_llamacpp.sh
 
 song: setup
 	$(PY) -m songwright.cli generate --title "Two Lane Summer" --artist "The Gravel Saints" \
@@ -22,6 +26,9 @@ lint: setup
 
 bench: setup
 	$(PY) bench/bench_generate.py --out bench/report.json
+
+bench-lm: setup
+	$(PY) bench/bench_lm.py --out bench/lm.json
 
 assets: setup
 	$(PY) -m songwright.cli train baselines

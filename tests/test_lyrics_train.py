@@ -133,6 +133,30 @@ def test_load_prompts_from_chordpro_folder(tmp_path: Path) -> None:
     assert (p.title, p.genre, p.verse_prompt) == ("Neon Rain", "pop", "a city at night")
 
 
+def test_load_prompts_by_split_and_genre(tmp_path: Path) -> None:
+    """--split keeps only that artist-hash split; --per-genre caps each genre."""
+    from songwright.data.corpus import assign_split
+    from songwright.formats.chordpro import parse_chordpro
+
+    for i in range(60):
+        genre = ("pop", "rock")[i % 2]
+        (tmp_path / f"{i:03d}.cho").write_text(_cho(f"S{i}", f"Artist {i}", genre, ["a b"], ["c"]))
+    want = [f"S{i}" for i in range(60) if assign_split(parse_chordpro(
+        (tmp_path / f"{i:03d}.cho").read_text())) == "test"]
+    assert want  # 60 artists: some land in test
+    got = load_prompts(tmp_path, split="test")
+    assert [p.title for p in got] == want
+    capped = load_prompts(tmp_path, per_genre=3)
+    assert [p.genre for p in capped].count("pop") == 3 and len(capped) == 6
+    assert len(load_prompts(tmp_path, per_genre=3, limit=4)) == 4
+    with pytest.raises(SongwrightError, match="--split must be"):
+        load_prompts(tmp_path, split="dev")
+    jsonl = tmp_path / "p.jsonl"
+    jsonl.write_text('{"title": "x"}\n')
+    with pytest.raises(SongwrightError, match="needs a ChordPro folder"):
+        load_prompts(jsonl, split="test")
+
+
 # --------------------------------------------------------------------------- training
 def _cho(title: str, artist: str, genre: str, verse: list[str], chorus: list[str]) -> str:
     v = "\n".join(verse)
@@ -286,6 +310,33 @@ def test_train_lyrics_writes_a_loadable_adapter(tiny_run: Path) -> None:
     stage = make_lyrics_stage(str(tiny_run / "base"), adapter=adapter)
     song = stage(SongPrompt(title="Night Road", genre="pop", seed=1))
     assert song.lyric_lines
+
+
+def test_merged_adapter_is_cached_and_equals_peft(tiny_run: Path, tmp_path: Path) -> None:
+    """The adapter is merged once into a cached float16 copy whose logits match peft's."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from songwright.stages.lyrics.default import ensure_merged
+
+    adapter, base = tiny_run / "adapter", tiny_run / "base"
+    merged = ensure_merged(adapter, cache=tmp_path, base=base)
+    assert (merged / "model.safetensors").is_file() and (merged / "tokenizer.json").is_file()
+    stamp = (merged / "model.safetensors").stat().st_mtime_ns
+    assert ensure_merged(adapter, cache=tmp_path, base=base) == merged  # cached
+    assert (merged / "model.safetensors").stat().st_mtime_ns == stamp
+    ids = torch.tensor([[5, 9, 12, 40, 7]])
+    ref = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), str(adapter))
+    got = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32)
+    with torch.no_grad():
+        a, b = ref(input_ids=ids).logits, got(input_ids=ids).logits
+    assert torch.allclose(a, b, atol=2e-2)  # float16 storage
+    plain = AutoModelForCausalLM.from_pretrained(base)
+    with torch.no_grad():
+        assert not torch.allclose(plain(input_ids=ids).logits, b, atol=1e-4)  # adapter applied
+    with pytest.raises(SongwrightError, match="has no adapter_config.json"):
+        ensure_merged(tmp_path, cache=tmp_path, base=base)
 
 
 def test_adapter_for_another_base_is_refused(tiny_run: Path, tmp_path: Path) -> None:

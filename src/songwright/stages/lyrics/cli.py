@@ -75,6 +75,11 @@ def add_lyrics_commands(train_sub: argparse._SubParsersAction | None,
         e.add_argument("--prompts", type=Path, required=True,
                        help="a ChordPro folder (their metadata are the prompts) or a JSONL file")
         e.add_argument("--limit", type=int, default=None, help="at most N prompts")
+        e.add_argument("--split", choices=("train", "validation", "test"), default=None,
+                       help="ChordPro folder: only songs of this artist-hash split (e.g. the "
+                       "test songs a LoRA adapter never saw)")
+        e.add_argument("--per-genre", type=int, default=None,
+                       help="at most N prompts per genre")
         e.add_argument("--model", default="default",
                        help="lyrics model name or folder (see `generate --lyrics-model`)")
         e.add_argument("--adapter", type=Path, default=None,
@@ -130,7 +135,9 @@ def cmd_evaluate_lyrics(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise SongwrightError("--limit must be at least 1")
-    prompts = load_prompts(args.prompts, args.limit)
+    if args.per_genre is not None and args.per_genre < 1:
+        raise SongwrightError("--per-genre must be at least 1")
+    prompts = load_prompts(args.prompts, args.limit, split=args.split, per_genre=args.per_genre)
     stage = load_stage(args.model, args.adapter)
     genre = None if str(args.genre_model).lower() == "none" else args.genre_model
     metrics = evaluate_lyrics(stage, prompts, limit=args.limit, genre_model=genre)

@@ -21,6 +21,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -110,6 +112,105 @@ def ensure_smollm2(cache: Path | None = None, force: bool = False) -> Path:
     return out
 
 
+def _adapter_hash(adapter: Path) -> str:
+    """A content hash of a PEFT adapter folder (its config and weights)."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        f = adapter / name
+        if not f.is_file():
+            raise SongwrightError(f"LoRA adapter {adapter} has no {name}")
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def ensure_merged(adapter: str | Path, cache: Path | None = None,
+                  base: str | Path | None = None) -> Path:
+    """A model with ``adapter`` merged into its weights, saved once as a float16 safetensors
+    folder in the cache (keyed by the base folder and the adapter's content); return it.
+
+    ``base`` is a model folder (default: the default model, :func:`ensure_smollm2`).
+
+    Merging needs peft (an ~8 s import) and ~5 s; later loads read the merged folder in ~2 s
+    without peft, and int8 quantisation then applies to the merged weights.
+    """
+    import hashlib
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .hf import apply_adapter
+
+    adapter = Path(adapter).expanduser()
+    base = Path(base).expanduser() if base is not None else ensure_smollm2(cache)
+    tag = CACHE_NAME if base == converted_dir(cache) else \
+        "merged-" + hashlib.sha1(str(base.resolve()).encode()).hexdigest()[:8]
+    out = (cache or cache_dir()) / "models" / f"{tag}+lora-{_adapter_hash(adapter)}"
+    marker = out / "songwright.json"
+    if marker.is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log.info("merging LoRA adapter %s into %s (once)", adapter, base.name)
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32,
+                                                     local_files_only=True)
+        model = apply_adapter(model, adapter)
+        model.to(torch.float16).save_pretrained(tmp)
+        AutoTokenizer.from_pretrained(base, local_files_only=True).save_pretrained(tmp)
+        (tmp / "songwright.json").write_text(json.dumps(
+            {"base": str(base), "adapter": str(adapter), "dtype": "float16"}, indent=2))
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            if not marker.is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def converter_dir() -> Path:
+    """llama.cpp's LoRA converter scripts (``make setup-llamacpp`` puts them here)."""
+    env = os.environ.get("SONGWRIGHT_LLAMACPP_CONVERT")
+    return Path(env) if env else Path(sys.prefix) / "share" / "songwright" / "llama-cpp-convert"
+
+
+def lora_gguf(adapter: str | Path, cache: Path | None = None) -> Path:
+    """``adapter`` as a GGUF LoRA file for llama.cpp, converted once with llama.cpp's own
+    ``convert_lora_to_gguf.py`` (it applies the same Q/K row permutation as the base GGUF)
+    and cached by the adapter's content.
+
+    Raises:
+        SongwrightError: the converter is missing, or the conversion failed (its output is
+            in the message).
+    """
+    adapter = Path(adapter).expanduser()
+    out = (cache or cache_dir()) / "models" / f"{CACHE_NAME}-lora-{_adapter_hash(adapter)}.gguf"
+    if out.is_file():
+        return out
+    conv = converter_dir()
+    script = conv / "convert_lora_to_gguf.py"
+    if not script.is_file():
+        raise SongwrightError(f"llama.cpp's LoRA converter is not at {script}: run "
+                              "`make setup-llamacpp` (or set SONGWRIGHT_LLAMACPP_CONVERT)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(conv / "gguf-py"), str(conv)]),
+           "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, str(script), "--base", str(ensure_smollm2(cache)), "--outtype", "f16",
+           "--outfile", str(tmp), str(adapter)]
+    log.info("converting LoRA adapter %s to GGUF (once)", adapter)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if res.returncode != 0 or not tmp.is_file():
+        tmp.unlink(missing_ok=True)
+        raise SongwrightError(f"converting {adapter} to GGUF failed: {res.stderr[-800:]}")
+    tmp.replace(out)
+    return out
+
+
 def llama_cpp_available() -> bool:
     """True when llama-cpp-python is importable (checked without importing it)."""
     return importlib.util.find_spec("llama_cpp") is not None
@@ -125,12 +226,14 @@ class LlamaCppLM(BaseLM):
         chat_format: ``"chatml"`` renders messages in ChatML (SmolLM2, Qwen); ``"plain"``
             joins them as text.
         name: the name to record.
+        lora_path: a GGUF LoRA adapter (see :func:`lora_gguf`).
     """
 
     supports_prefill = True
 
     def __init__(self, model_path: str | Path, *, n_ctx: int = 2048, n_threads: int | None = None,
-                 chat_format: str = "chatml", name: str | None = None) -> None:
+                 chat_format: str = "chatml", name: str | None = None,
+                 lora_path: str | Path | None = None) -> None:
         try:
             from llama_cpp import Llama
         except ImportError as e:
@@ -139,8 +242,10 @@ class LlamaCppLM(BaseLM):
         path = Path(model_path).expanduser()
         if not path.is_file():
             raise SongwrightError(f"GGUF model {path} does not exist")
+        if lora_path is not None and not Path(lora_path).is_file():
+            raise SongwrightError(f"GGUF LoRA adapter {lora_path} does not exist")
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count(),
-                         verbose=False)
+                         lora_path=None if lora_path is None else str(lora_path), verbose=False)
         self.chat_format = chat_format
         self.name = name or path.stem
 
@@ -156,11 +261,12 @@ class LlamaCppLM(BaseLM):
                 self.render(prompt), max_tokens=max_new_tokens, temperature=temperature,
                 top_p=top_p, seed=(seed or 0) % (2**31), stop=stops, stream=True,
                 repeat_penalty=1.15):
+            self.tokens_generated += 1  # llama-cpp-python streams one chunk per token
             yield chunk["choices"][0]["text"]
 
 
 def load_default_lm(backend: str = "auto", quantize: str | None = DEFAULT_QUANTIZE,
-                    cache: Path | None = None) -> Any:
+                    cache: Path | None = None, adapter: str | Path | None = None) -> Any:
     """The default offline model, on the fastest backend available.
 
     Args:
@@ -168,16 +274,21 @@ def load_default_lm(backend: str = "auto", quantize: str | None = DEFAULT_QUANTI
             or ``"transformers"``.
         quantize: for the transformers backend: ``"int8"`` or None (float32).
         cache: cache root (default ``paths.cache_dir()``).
+        adapter: a PEFT LoRA adapter trained on this model: merged once into a cached copy
+            (transformers) or converted once to a GGUF LoRA (llama.cpp).
     """
-    if backend == "llama-cpp" or (backend == "auto" and llama_cpp_available()):
-        return LlamaCppLM(smollm2_gguf(), name=NAME + "-q4_1-llamacpp")
-    if backend not in ("auto", "transformers"):
+    if backend not in ("auto", "transformers", "llama-cpp"):
         raise SongwrightError(f"unknown backend {backend!r}; known: auto, llama-cpp, transformers")
+    suffix = "" if adapter is None else f"+{Path(adapter).name}"
+    if backend == "llama-cpp" or (backend == "auto" and llama_cpp_available()):
+        lora = None if adapter is None else lora_gguf(adapter, cache)
+        return LlamaCppLM(smollm2_gguf(), name=NAME + "-q4_1-llamacpp" + suffix, lora_path=lora)
     from .hf import TransformersLM
 
     t0 = time.perf_counter()
-    folder = ensure_smollm2(cache)
+    folder = ensure_smollm2(cache) if adapter is None else ensure_merged(adapter, cache)
     lm = TransformersLM.from_pretrained(folder, dtype="float32", quantize=quantize,
-                                        name=NAME + (f"-{quantize}" if quantize else "-fp32"))
+                                        name=NAME + (f"-{quantize}" if quantize else "-fp32")
+                                        + suffix)
     log.info("loaded %s in %.1f s", lm.name, time.perf_counter() - t0)
     return lm

@@ -32,37 +32,65 @@ _VOWELS_RE = re.compile(r"[aeiouy]+")
 
 
 # --------------------------------------------------------------------------- prompts
-def load_prompts(path: str | Path, limit: int | None = None) -> list[SongPrompt]:
+def load_prompts(path: str | Path, limit: int | None = None, split: str | None = None,
+                 per_genre: int | None = None) -> list[SongPrompt]:
     """Prompts from a ChordPro folder (or one ``.cho`` file) or a JSONL file.
 
+    Args:
+        path: the folder, file or JSONL.
+        limit: at most this many prompts.
+        split: ChordPro only: keep songs of this artist-hash split
+            (:func:`songwright.data.corpus.assign_split`: ``train``/``validation``/``test``),
+            e.g. the held-out songs a LoRA adapter never saw.
+        per_genre: at most this many prompts per genre (in file order).
+
     Raises:
-        SongwrightError: missing path, unreadable line, or no prompts at all.
+        SongwrightError: missing path, unreadable line, bad split, or no prompts at all.
     """
     p = Path(path).expanduser()
     if not p.exists():
         raise SongwrightError(f"prompts path {p} does not exist")
+    if split is not None and split not in ("train", "validation", "test"):
+        raise SongwrightError(f"--split must be train, validation or test, got {split!r}")
     prompts: list[SongPrompt] = []
+    counts: dict[str, int] = {}
+
+    def keep(prompt: SongPrompt) -> bool:
+        g = (prompt.genre or "").lower()
+        if per_genre is not None and counts.get(g, 0) >= per_genre:
+            return False
+        counts[g] = counts.get(g, 0) + 1
+        prompts.append(prompt)
+        return limit is not None and len(prompts) >= limit
+
     if p.is_dir() or p.suffix in (".cho", ".chordpro", ".chopro"):
+        from ...data.corpus import assign_split
         from ...formats.chordpro import read_chordpro
 
         files = [p] if p.is_file() else sorted(
             f for f in p.rglob("*") if f.suffix in (".cho", ".chordpro", ".chopro"))
-        for f in files[:limit]:
-            prompts.append(read_chordpro(f).to_prompt())
+        for f in files:
+            song = read_chordpro(f)
+            if split is not None and assign_split(song) != split:
+                continue
+            if keep(song.to_prompt()):
+                break
     else:
+        if split is not None:
+            raise SongwrightError("--split needs a ChordPro folder (JSONL prompts have no split)")
         for i, row in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
             if not row.strip():
                 continue
             try:
-                prompts.append(SongPrompt.from_dict(json.loads(row)))
+                prompt = SongPrompt.from_dict(json.loads(row))
             except (json.JSONDecodeError, TypeError) as e:
                 raise SongwrightError(f"{p}:{i}: not a JSON prompt object: {e}") from e
             except SongwrightError as e:
                 raise SongwrightError(f"{p}:{i}: {e}") from e
-            if limit is not None and len(prompts) >= limit:
+            if keep(prompt):
                 break
     if not prompts:
-        raise SongwrightError(f"no prompts found in {p}")
+        raise SongwrightError(f"no prompts found in {p}" + (f" (split {split})" if split else ""))
     return prompts
 
 

@@ -107,9 +107,10 @@ def _gguf(path_text: str, adapter: str | Path | None) -> LanguageModel:
 
 
 def _smollm2_with_adapter(adapter: str | Path, quantize: str | None) -> LanguageModel:
-    """The default model with a LoRA adapter trained on it (merged before quantising)."""
-    from .default import NAME, ensure_smollm2
-    from .hf import TransformersLM
+    """The default model with a LoRA adapter trained on it (merged once into a cached copy,
+    or converted to a GGUF LoRA for llama.cpp)."""
+    from .default import DEFAULT_QUANTIZE, load_default_lm
+    from .train import check_adapter
 
-    return TransformersLM.from_pretrained(ensure_smollm2(), adapter=adapter, quantize=quantize,
-                                          name=f"{NAME}+{Path(adapter).name}")
+    check_adapter(adapter, "default")  # another base model or prompt version: refused
+    return load_default_lm(quantize=quantize or DEFAULT_QUANTIZE, adapter=adapter)
