@@ -290,6 +290,34 @@ def test_default_genre_and_chord_stages_share_one_line_pass(monkeypatch):
                        atol=1e-4)
 
 
+def test_finetune_top_layers_saves_only_those_layers(tiny, tmp_path):
+    """--train-layers N keeps just the trained layers (a small delta on the base backbone);
+    loading applies them, and a delta for another encoder is refused."""
+    from safetensors.torch import load_file
+
+    from songwright.stages.genre.load import load_genre_model
+    from songwright.stages.genre.train import DELTA_FILE, GenreTrainConfig, train_genre
+    from songwright.stages.genre.transformer import apply_delta
+
+    cfg = GenreTrainConfig(out=tmp_path / "ft1", backbone=str(tiny), mode="finetune",
+                           layers=(2,), train_layers=1, epochs=2, patience=2, device="cpu",
+                           lr=1e-3, encoder_lr=1e-2, use_features=False, max_length=64,
+                           batch_size=16)
+    run = train_genre(cfg, songs=SONGS[:24])
+    assert not (run / "backbone").exists()
+    delta = load_file(str(run / DELTA_FILE))
+    assert delta and all(k.startswith("encoder.layer.1.") for k in delta)
+    model = load_genre_model(run, device="cpu")
+    base = TextEncoder(tiny, max_length=64, cache=False).model
+    trained = model.encoder.model.state_dict()
+    assert any(not torch.equal(trained[k], base.state_dict()[k]) for k in delta)
+    assert all(torch.equal(trained[k], v) for k, v in base.state_dict().items()
+               if k.startswith("encoder.layer.0."))
+    assert model.predict_proba(["hello there"]).shape == (1, 2)
+    with pytest.raises(SongwrightError, match="does not fit the backbone"):
+        apply_delta(torch.nn.Linear(2, 2), run / DELTA_FILE)
+
+
 # ------------------------------------------------------------------ bad input
 def test_bad_config_names_the_flag():
     from songwright.stages.genre.train import GenreTrainConfig

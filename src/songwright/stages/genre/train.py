@@ -283,6 +283,9 @@ class _Net(torch.nn.Module):
         return self.head(emb, feat)
 
 
+DELTA_FILE = "backbone_delta.safetensors"  # fine-tuned top layers only (--train-layers)
+
+
 def _write_run(cfg: GenreTrainConfig, inner: _Net, encoder: TextEncoder | None,
                labels: list[str], splits: dict[str, list[Song]], history: list[dict],
                best: dict, timing: dict) -> None:
@@ -293,7 +296,15 @@ def _write_run(cfg: GenreTrainConfig, inner: _Net, encoder: TextEncoder | None,
     # Aliases ("default") stay aliases so a shipped model finds MiniLM on any machine.
     path = cfg.backbone if cfg.backbone in DEFAULT_ALIASES else resolve_backbone(cfg.backbone)
     settings = {**cfg.to_dict(), "backbone_path": path if cfg.use_embeddings else None}
-    if inner.encoder is not None:
+    if inner.encoder is not None and cfg.train_layers is not None:
+        # only the trained top layers: the rest is the (frozen) backbone the run started from
+        from safetensors.torch import save_file
+
+        trained = {n: p.detach().cpu().contiguous()
+                   for n, p in inner.encoder.backbone.named_parameters() if p.requires_grad}
+        save_file(trained, str(out / DELTA_FILE))
+        settings["backbone_delta"] = DELTA_FILE
+    elif inner.encoder is not None:
         inner.encoder.backbone.save_pretrained(out / "backbone")
         inner.encoder.tokenizer.save_pretrained(out / "backbone")
         settings["backbone_path"] = str(out / "backbone")

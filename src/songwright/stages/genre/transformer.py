@@ -161,6 +161,23 @@ class FinetuneEncoder(nn.Module):
         return summed / total.unsqueeze(1)
 
 
+def apply_delta(model: nn.Module, path: str | Path) -> None:
+    """Load fine-tuned layers (a partial state dict in safetensors) into a base backbone.
+
+    Raises:
+        SongwrightError: a tensor the backbone does not have, or of another shape.
+    """
+    from safetensors.torch import load_file
+
+    delta = load_file(str(path))
+    own = model.state_dict()
+    bad = [k for k, v in delta.items() if k not in own or own[k].shape != v.shape]
+    if bad:
+        raise SongwrightError(f"{path} does not fit the backbone (e.g. {bad[0]}): it was "
+                              "fine-tuned from another encoder")
+    model.load_state_dict(delta, strict=False)
+
+
 def check_texts(texts: Sequence[object]) -> list[str]:
     """Reject non-text and empty lyrics with a clear message."""
     out = []
@@ -202,10 +219,13 @@ class TransformerGenre:
         """The encoder for batch classification (layers above the pooled ones dropped)."""
         if self._encoder is None:
             s = self.settings
-            self._encoder = TextEncoder(s["backbone_path"], max_length=s["max_length"],
-                                        num_layers=s.get("num_layers") or max(s["layers"]) or 1,
-                                        device=s.get("device", "auto"), cache=False,
-                                        batch_size=s.get("infer_batch_size", 64))
+            enc = TextEncoder(s["backbone_path"], max_length=s["max_length"],
+                              num_layers=s.get("num_layers") or max(s["layers"]) or 1,
+                              device=s.get("device", "auto"), cache=False,
+                              batch_size=s.get("infer_batch_size", 64))
+            if s.get("backbone_delta_path"):
+                apply_delta(enc.model, s["backbone_delta_path"])
+            self._encoder = enc
         return self._encoder
 
     @property
@@ -259,7 +279,8 @@ class TransformerGenre:
 
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        cfg = {"kind": KIND, "format_version": FORMAT_VERSION, **self.settings,
+        settings = {k: v for k, v in self.settings.items() if k != "backbone_delta_path"}
+        cfg = {"kind": KIND, "format_version": FORMAT_VERSION, **settings,
                "emb_dim": self.head.emb_dim, "feat_dim": self.head.feat_dim,
                "feature_names": list(FEATURE_NAMES) if self.head.feat_dim else []}
         (p / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True))
@@ -290,6 +311,11 @@ class TransformerGenre:
         head.load_state_dict(load_file(str(p / "model.safetensors")))
         if (p / "backbone").is_dir():
             cfg["backbone_path"] = str(p / "backbone")
+        if cfg.get("backbone_delta"):
+            delta = p / cfg["backbone_delta"]
+            if not delta.is_file():
+                raise SongwrightError(f"{p}: fine-tuned layers {delta.name} are missing")
+            cfg["backbone_delta_path"] = str(delta)
         cfg["device"] = device
         metrics = json.loads((p / "metrics.json").read_text()) if (p / "metrics.json").is_file() \
             else {}
