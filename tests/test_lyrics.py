@@ -372,6 +372,55 @@ def test_llama_cpp_backend_when_installed() -> None:
     assert lm.generate("The sky is", max_new_tokens=8, seed=1).strip()
 
 
+def test_llama_cpp_lora_matches_the_merged_transformers_model(tmp_path) -> None:
+    """A PEFT adapter converted to a GGUF LoRA moves llama.cpp's logits the way merging it
+    moves the transformers model's (Q/K permutation included). Needs `make setup-llamacpp`."""
+    pytest.importorskip("llama_cpp")
+    import numpy as np
+    import torch
+    from llama_cpp import Llama
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from songwright.stages.lyrics.default import (
+        converter_dir,
+        ensure_merged,
+        ensure_smollm2,
+        lora_gguf,
+        smollm2_gguf,
+    )
+
+    if not (converter_dir() / "convert_lora_to_gguf.py").is_file():
+        pytest.skip("llama.cpp's LoRA converter not installed (make setup-llamacpp)")
+    base = ensure_smollm2()
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, task_type="CAUSAL_LM",
+                                             target_modules=["q_proj", "k_proj", "down_proj"]))
+    torch.manual_seed(0)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            p.data.normal_(0, 0.3)
+    model.save_pretrained(tmp_path / "adapter")
+    gguf = lora_gguf(tmp_path / "adapter", cache=tmp_path, base=base)
+    assert gguf.is_file() and lora_gguf(tmp_path / "adapter", cache=tmp_path, base=base) == gguf
+    ids = [504, 2365, 6354, 17437, 36051, 690, 260, 23790, 2767, 284]
+
+    def hf(path):
+        m = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        with torch.no_grad():
+            return m(torch.tensor([ids])).logits[0].numpy()
+
+    def llama(lora):
+        llm = Llama(model_path=str(smollm2_gguf()), lora_path=lora, n_ctx=64, logits_all=True,
+                    verbose=False, n_threads=2)
+        llm.eval(ids)
+        return np.array(llm.scores[:len(ids)])
+
+    d_hf = hf(ensure_merged(tmp_path / "adapter", cache=tmp_path, base=base)) - hf(base)
+    d_ll = llama(str(gguf)) - llama(None)
+    assert np.corrcoef(d_hf.ravel(), d_ll.ravel())[0, 1] > 0.95
+
+
 @pytest.mark.slow
 def test_default_model_writes_a_real_song() -> None:
     from songwright.stages.lyrics.default import smollm2_gguf

@@ -178,10 +178,12 @@ def converter_dir() -> Path:
     return Path(env) if env else Path(sys.prefix) / "share" / "songwright" / "llama-cpp-convert"
 
 
-def lora_gguf(adapter: str | Path, cache: Path | None = None) -> Path:
+def lora_gguf(adapter: str | Path, cache: Path | None = None,
+              base: str | Path | None = None) -> Path:
     """``adapter`` as a GGUF LoRA file for llama.cpp, converted once with llama.cpp's own
     ``convert_lora_to_gguf.py`` (it applies the same Q/K row permutation as the base GGUF)
-    and cached by the adapter's content.
+    and cached by the adapter's content. ``base``: the adapter's base model folder (only its
+    config is read; default :func:`ensure_smollm2`).
 
     Raises:
         SongwrightError: the converter is missing, or the conversion failed (its output is
@@ -200,7 +202,8 @@ def lora_gguf(adapter: str | Path, cache: Path | None = None) -> Path:
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(conv / "gguf-py"), str(conv)]),
            "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, str(script), "--base", str(ensure_smollm2(cache)), "--outtype", "f16",
+    base = Path(base) if base is not None else ensure_smollm2(cache)
+    cmd = [sys.executable, str(script), "--base", str(base), "--outtype", "f16",
            "--outfile", str(tmp), str(adapter)]
     log.info("converting LoRA adapter %s to GGUF (once)", adapter)
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
