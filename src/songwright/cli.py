@@ -48,8 +48,13 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--formats", default=",".join(("chordpro", "json", "midi", "wav", "musicxml")),
                    help="comma-separated outputs: chordpro,json,midi,wav,musicxml")
     g.add_argument("--lyrics-model", default="default",
-                   help="default (SmolLM2, offline), tiny-random, a model folder, or "
-                   "openai:<base_url>#<model>")
+                   help="default (SmolLM2 + the shipped LoRA adapter, offline), smollm2 (no "
+                   "adapter), tiny-random, a model folder, or openai:<base_url>#<model>")
+    g.add_argument("--lyrics-adapter", type=Path, default=None,
+                   help="a LoRA adapter folder for --lyrics-model (from `train lyrics`)")
+    g.add_argument("--lyrics-backend", choices=("auto", "transformers", "llama-cpp"),
+                   default="auto", help="engine for default/smollm2 (auto: llama.cpp when "
+                   "installed by `make setup-llamacpp`, else transformers int8)")
     g.add_argument("--genre-model", default="default",
                    help="default (MiniLM + stylistic features), tfidf (baseline) or a folder")
     g.add_argument("--chord-model", default="default",
@@ -162,8 +167,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from .render.text import lead_sheet
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    lyrics_options: dict = {"backend": args.lyrics_backend}
+    if args.lyrics_adapter is not None:
+        from .stages.lyrics.train import check_adapter
+
+        check_adapter(args.lyrics_adapter, args.lyrics_model)
+        lyrics_options["adapter"] = args.lyrics_adapter
     config = PipelineConfig(lyrics=args.lyrics_model, genre=args.genre_model,
-                            chords=args.chord_model, formats=formats, audio_engine=args.audio)
+                            chords=args.chord_model, formats=formats, audio_engine=args.audio,
+                            lyrics_options=lyrics_options)
     quiet = args.quiet
 
     def on_line(section: object, text: str) -> None:

@@ -81,7 +81,11 @@ def add_lyrics_commands(train_sub: argparse._SubParsersAction | None,
         e.add_argument("--per-genre", type=int, default=None,
                        help="at most N prompts per genre")
         e.add_argument("--model", default="default",
-                       help="lyrics model name or folder (see `generate --lyrics-model`)")
+                       help="lyrics model name or folder (see `generate --lyrics-model`; "
+                       "smollm2 = the default model without its shipped adapter)")
+        e.add_argument("--backend", choices=("auto", "transformers", "llama-cpp"),
+                       default="auto", help="engine for default/smollm2 (auto: llama.cpp when "
+                       "installed)")
         e.add_argument("--adapter", type=Path, default=None,
                        help="a LoRA adapter folder (e.g. RUN/adapter from `train lyrics`)")
         e.add_argument("--genre-model", default="default",
@@ -116,7 +120,7 @@ def cmd_train_lyrics(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_stage(model: str, adapter: Path | None):  # noqa: ANN201
+def load_stage(model: str, adapter: Path | None, backend: str = "auto"):  # noqa: ANN201
     """A lyrics stage for ``model``, with ``adapter`` checked against it first."""
     from .factory import make_lyrics_stage
 
@@ -127,7 +131,7 @@ def load_stage(model: str, adapter: Path | None):  # noqa: ANN201
         from .train import check_adapter
 
         check_adapter(adapter, model)
-    return make_lyrics_stage(model, adapter=adapter)
+    return make_lyrics_stage(model, adapter=adapter, backend=backend)
 
 
 def cmd_evaluate_lyrics(args: argparse.Namespace) -> int:
@@ -138,7 +142,7 @@ def cmd_evaluate_lyrics(args: argparse.Namespace) -> int:
     if args.per_genre is not None and args.per_genre < 1:
         raise SongwrightError("--per-genre must be at least 1")
     prompts = load_prompts(args.prompts, args.limit, split=args.split, per_genre=args.per_genre)
-    stage = load_stage(args.model, args.adapter)
+    stage = load_stage(args.model, args.adapter, args.backend)
     genre = None if str(args.genre_model).lower() == "none" else args.genre_model
     metrics = evaluate_lyrics(stage, prompts, limit=args.limit, genre_model=genre)
     if args.json:
