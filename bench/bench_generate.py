@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--lyrics-model", default="default")
+    ap.add_argument("--lyrics-backend", default="auto",
+                    choices=("auto", "transformers", "llama-cpp"))
     ap.add_argument("--out", type=Path, default=Path("bench/report.json"))
     args = ap.parse_args(argv)
 
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         if not first_line:
             first_line.append(time.perf_counter())
 
-    pipe = Pipeline(PipelineConfig(lyrics=args.lyrics_model), on_line=on_line)
+    pipe = Pipeline(PipelineConfig(lyrics=args.lyrics_model,
+                                   lyrics_options={"backend": args.lyrics_backend}),
+                    on_line=on_line)
     for name in ("lyrics", "genre", "chords", "arrange"):
         pipe.stage(name)
     cold_load = time.perf_counter() - t0
@@ -49,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.runs):
         tokens_before = getattr(lm, "tokens_generated", 0)
         first_line.clear()
+        # every run encodes its lines afresh (the shared line pass would otherwise be cached
+        # from the previous, identical run); the genre stage fills it, the chord stage reuses it
+        from songwright.stages.genre.encoder import shared_line_encoder
+
+        shared_line_encoder(persist=False)._mem.clear()
         with tempfile.TemporaryDirectory() as d:
             t = time.perf_counter()
             song = pipe.generate(prompt)
@@ -72,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                     "processor": platform.processor()},
         "seed": args.seed, "runs": args.runs, "lyrics_model": args.lyrics_model,
+        "lyrics_backend": args.lyrics_backend,
+        "lyrics_model_name": getattr(lm, "name", None),
         "cold_load_s": cold_load,
         "load_s": {k: v for k, v in pipe.timings.items() if k.startswith("load_")},
         "median_s": {k: statistics.median(r[k] for r in runs) for k in keys},

@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=160, help="tokens to generate per run")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--adapter", default=None, help="LoRA adapter folder for the stage rows")
+    ap.add_argument("--adapter", default="default",
+                    help="LoRA adapter folder for the songwright rows; default: the shipped "
+                    "one; none: the base model")
     ap.add_argument("--out", type=Path, default=Path("bench/lm.json"))
     args = ap.parse_args(argv)
 
@@ -99,10 +101,16 @@ def main(argv: list[str] | None = None) -> int:
         load_default_lm,
         smollm2_gguf,
     )
+    from songwright.stages.lyrics.factory import default_adapter
     from songwright.stages.lyrics.lm import chatml
 
+    if args.adapter == "default":
+        args.adapter = default_adapter()
+    elif args.adapter == "none":
+        args.adapter = None
     song_prompt, msgs = _prompt()
-    report: dict = {"tokens": args.tokens, "cores": os.cpu_count(), "rows": {}}
+    report: dict = {"tokens": args.tokens, "cores": os.cpu_count(),
+                    "adapter": None if args.adapter is None else str(args.adapter), "rows": {}}
     backends = {}
     if llama_cpp_available():
         raw = LlamaCppLM(smollm2_gguf())  # its .llm is the plain llama_cpp.Llama

@@ -67,8 +67,8 @@ prompt format (`{run['prompt_version']}`).
 
 ## What it is
 - LoRA r {SETTINGS['lora_r']}, alpha {SETTINGS['lora_alpha']}, dropout 0.05 on
-  {', '.join(SETTINGS['target_modules'])} of all 30 layers; PEFT format
-  (`adapter_model.safetensors`, `adapter_config.json`); `songwright.json` records the base
+  {', '.join(SETTINGS['target_modules'])} of all 30 layers (2.4 M parameters); PEFT format
+  (`adapter_model.safetensors` in float16, `adapter_config.json`); `songwright.json` records the base
   model's architecture fingerprint and the prompt version, and songwright refuses the adapter
   for another base or prompt version.
 - Loaded by the default lyrics model: merged once into a cached copy of the base weights
@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-training", action="store_true", help="reuse --run-dir")
     ap.add_argument("--per-genre", type=int, default=5, help="held-out prompts per genre")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--baseline-json", type=Path, default=None,
+                    help="reuse a base-model evaluation (`evaluate lyrics --model smollm2 "
+                    "--backend transformers --split test --per-genre N --json` output)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if not args.skip_training:
@@ -123,16 +126,24 @@ def main(argv: list[str] | None = None) -> int:
     adapter = args.run_dir / "adapter"
     run = json.loads((args.run_dir / "metrics.json").read_text())
     run["prompt_version"] = json.loads((adapter / "songwright.json").read_text())["prompt_version"]
-    before = evaluate(None, args.per_genre)
-    after = evaluate(adapter, args.per_genre)
     tmp = args.out.with_name(args.out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for name in COPY:
         shutil.copy2(adapter / name, tmp / name)
+    # float16 halves the file; peft casts it back when it loads into the float32 model
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(adapter / "adapter_model.safetensors"))
+    save_file({k: v.half().contiguous() for k, v in weights.items()},
+              str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
     meta = json.loads((tmp / "songwright.json").read_text())
     meta.update({"base": "default", "base_path": None})
     (tmp / "songwright.json").write_text(json.dumps(meta, indent=2))
+    # evaluate exactly what ships (the float16 copy)
+    before = json.loads(args.baseline_json.read_text()) if args.baseline_json else \
+        evaluate(None, args.per_genre)
+    after = evaluate(tmp, args.per_genre)
     (tmp / "metrics.json").write_text(json.dumps(
         {"training": run, "heldout_base": before, "heldout_adapter": after,
          "per_genre": args.per_genre}, indent=2))

@@ -339,6 +339,28 @@ def test_merged_adapter_is_cached_and_equals_peft(tiny_run: Path, tmp_path: Path
         ensure_merged(tmp_path, cache=tmp_path, base=base)
 
 
+def test_shipped_adapter_matches_the_writer() -> None:
+    """The shipped adapter is small, has its model card, and was trained for the writer's
+    current prompt version (change the templates and this fails until it is retrained)."""
+    from songwright.stages.lyrics.factory import default_adapter
+    from songwright.stages.lyrics.prompts import PROMPT_VERSION
+
+    path = default_adapter()
+    if path is None:
+        pytest.skip("no shipped lyrics adapter")
+    meta = json.loads((path / "songwright.json").read_text())
+    assert meta["prompt_version"] == PROMPT_VERSION and meta["base"] == "default"
+    assert meta["base_fingerprint"]["num_hidden_layers"] == 30  # SmolLM2-135M
+    config = json.loads((path / "adapter_config.json").read_text())
+    assert config["peft_type"] == "LORA" and config["r"] >= 1
+    size = sum(f.stat().st_size for f in path.iterdir())
+    assert size < 8 * 2**20
+    card = (path / "README.md").read_text()
+    assert "## Rebuild" in card and "## Evaluation (held out)" in card
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert metrics["heldout_adapter"]["structure_validity"] == 1.0
+
+
 def test_adapter_for_another_base_is_refused(tiny_run: Path, tmp_path: Path) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
 

@@ -252,6 +252,11 @@ class LlamaCppLM(BaseLM):
         self.chat_format = chat_format
         self.name = name or path.stem
 
+    def reset(self) -> None:
+        """Drop llama.cpp's cached prefix, so a song never depends on the one before (the
+        writer calls this at the start of every song)."""
+        self.llm.reset()
+
     def render(self, prompt: PromptLike) -> str:
         if isinstance(prompt, str):
             return prompt

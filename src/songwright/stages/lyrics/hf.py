@@ -277,7 +277,7 @@ def apply_adapter(model: Any, adapter: str | Path) -> Any:
     try:
         from peft import PeftModel
     except ImportError as e:
-        raise SongwrightError("LoRA adapters need peft: pip install 'songwright[train]'") from e
+        raise SongwrightError("LoRA adapters need peft: pip install peft") from e
     log.info("merging LoRA adapter %s", path)
     return PeftModel.from_pretrained(model, str(path)).merge_and_unload()
 
