@@ -96,6 +96,14 @@ Same seeds, same writer, transformers int8 backend, shared 2-core CPU.
 | --- | --- | --- |
 {rows}
 
+## Limits
+Less than one epoch (the CPU budget); 25 held-out prompts, so differences of a few hundredths
+are noise. What it changes: lines read like lyrics (scenes, first person, concrete detail)
+instead of fragments, the writer rejects fewer attempts (seconds per song fall), line lengths
+vary less. What it does not change: end rhyme stays near zero (the writer generates one line
+at a time and nothing asks for rhyme) and genre adherence stays near chance for a 135M model.
+Trained on 596 songs written for this project, in English only.
+
 ## Licence
 Adapter weights: Apache-2.0 (like songwright and SmolLM2). Training data: the songwright
 songbook (written for the project, free to use for anything). Base model: SmolLM2-135M-Instruct,
