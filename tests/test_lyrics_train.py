@@ -393,6 +393,27 @@ def test_bad_config_names_the_flag(kw: dict, flag: str, tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- CLI
+def test_cli_generate_with_an_adapter(tmp_path: Path, tiny_run: Path) -> None:
+    """`generate --lyrics-adapter` writes a song with the adapter; one for another base model
+    exits 2 before anything is written."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from songwright.cli import main
+
+    args = ["generate", "--title", "Night Road", "--genre", "pop", "--seed", "1", "--quiet",
+            "--formats", "json", "--chord-model", "markov", "--genre-model", "tfidf"]
+    assert main([*args, "--lyrics-model", str(tiny_run / "base"), "--lyrics-adapter",
+                 str(tiny_run / "adapter"), "--out", str(tmp_path / "ok")]) == 0
+    song = json.loads(next((tmp_path / "ok").glob("*.json")).read_text())
+    assert song["meta"]["lyrics_model"] and song["sections"]
+    LlamaForCausalLM(LlamaConfig(vocab_size=99, hidden_size=16, num_hidden_layers=1,
+                                 num_attention_heads=2, intermediate_size=32)).save_pretrained(
+        tmp_path / "other")
+    assert main([*args, "--lyrics-model", str(tmp_path / "other"), "--lyrics-adapter",
+                 str(tiny_run / "adapter"), "--out", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
 def test_cli_help_and_evaluate(tmp_path: Path, tiny_run: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     from songwright.cli import main
