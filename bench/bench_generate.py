@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         # from the previous, identical run); the genre stage fills it, the chord stage reuses it
         from songwright.stages.genre.encoder import shared_line_encoder
 
-        shared_line_encoder(persist=False)._mem.clear()
+        shared_line_encoder(persist=False).forget()
         with tempfile.TemporaryDirectory() as d:
             t = time.perf_counter()
             song = pipe.generate(prompt)

@@ -42,13 +42,13 @@ def measure(run_dir: Path) -> dict:
     model = TransformerGenre.load(run_dir)
     model.predict_proba(texts[:4])  # warm-up
     if model.settings.get("granularity") == "lines":  # time encoding, not the memory store
-        model.encoder._mem.clear()
+        model.encoder.forget()
     t0 = time.perf_counter()
     model.predict_proba(texts)
     batched = len(texts) / (time.perf_counter() - t0)
     t0 = time.perf_counter()
     if model.settings.get("granularity") == "lines":
-        model.encoder._mem.clear()
+        model.encoder.forget()
     for t in texts[:30]:
         model.predict_proba([t])
     loop = 30 / (time.perf_counter() - t0)

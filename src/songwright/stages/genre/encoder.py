@@ -238,6 +238,11 @@ class TextEncoder:
         save_file({k: v.cpu() for k, v in new.items()}, str(tmp))
         tmp.replace(d / f"{name}.safetensors")  # atomic: readers never see half a shard
 
+    def forget(self) -> None:
+        """Drop the vectors kept in memory (benchmarks time encoding, not the store); the disk
+        cache is untouched."""
+        self._mem.clear()
+
     def encode_lines(self, lines: Sequence[str], progress: bool = False) -> torch.Tensor:
         """The shared line pass: each line mean-pooled at :data:`LINE_LAYERS`,
         shape ``(N, len(LINE_LAYERS) * D)``."""
