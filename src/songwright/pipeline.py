@@ -33,8 +33,10 @@ class PipelineConfig:
     Attributes:
         lyrics: ``"default"`` (SmolLM2-135M-Instruct, offline), ``"tiny-random"`` (tests), a
             local model folder, or an OpenAI-compatible endpoint (see the lyrics stage docs).
-        genre: ``"default"`` (frozen MiniLM layers + stylistic features), ``"tfidf"`` (the
-            baseline) or a saved model folder.
+        genre: ``"default"`` (frozen SmolLM2 layer 12 + stylistic features), ``"minilm"``
+            (frozen MiniLM layer 2 + stylistic features: faster, and it shares the chord
+            stage's line pass; less accurate on held-out songs), ``"tfidf"`` (the baseline) or
+            a saved model folder.
         chords: ``"default"`` (the RLHF policy), ``"policy"``, ``"seq2seq"``, ``"markov"``
             (the baseline), ``"seed-3chord"`` or a saved model folder.
         arrange: ``"basic"``.

@@ -59,6 +59,18 @@ def last_layer(backbone: str) -> int:
         raise SongwrightError(f"cannot read the config of backbone {backbone!r}: {e}") from e
 
 
+def run_name(tag: str, cfg: GenreTrainConfig) -> str:
+    """A table row's name from a backbone tag and its settings."""
+    layers = "+".join(f"L{x}" for x in cfg.layers)
+    how = {"lines": "each line mean-pooled, lines averaged",
+           "text": "whole lyrics mean-pooled"}[cfg.granularity]
+    extras = [x for x, on in (("repeats dropped", cfg.drop_repeats),
+                              ("refit on train + validation", cfg.refit)) if on]
+    feats = " + stylistic features" if cfg.use_features else ""
+    return f"{tag} {cfg.mode}, {how} {layers}{feats}" + (f" ({', '.join(extras)})" if extras
+                                                         else "")
+
+
 def _row(name: str, model, splits: dict[str, list[Song]], train_s: float) -> dict:  # noqa: ANN001
     test = splits["test"]
     texts = [song_text(s) for s in test]
@@ -76,7 +88,8 @@ def _row(name: str, model, splits: dict[str, list[Song]], train_s: float) -> dic
 
 def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
                   songs: list[Song] | None = None, out_dir: Path = Path("runs/genre-compare"),
-                  baselines: bool = True, plain: bool = True) -> list[dict]:
+                  baselines: bool = True, plain: bool = True,
+                  per_backbone: dict[str, GenreTrainConfig] | None = None) -> list[dict]:
     """Train every backbone on the same split and score all rows on the held-out test songs.
 
     Args:
@@ -86,6 +99,8 @@ def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
         out_dir: each run is written to ``out_dir/<i>-<backbone name>``.
         baselines: add the majority, TF-IDF and features-only rows.
         plain: also add, per backbone, the classic frozen last-layer mean-pool + linear head.
+        per_backbone: settings for some backbones instead of ``base`` (the CLI passes a
+            backbone's preset, e.g. ``smollm2``).
 
     Returns:
         Rows with the keys of :data:`COLUMNS` (and ``n``).
@@ -103,23 +118,25 @@ def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
         t0 = time.perf_counter()
         tfidf = TfidfGenre.train(splits["train"], seed=base.seed)
         rows.append(_row("TF-IDF + logistic regression", tfidf, splits, time.perf_counter() - t0))
-        runs = [("stylistic features (MLP)", replace(base, use_embeddings=False,
-                                                     out=Path(out_dir) / "features"))]
+        head = "linear" if base.hidden == 0 else f"bag of {base.members} MLPs"
+        refit = ", refit on train + validation" if base.refit else ""
+        runs = [(f"stylistic features ({head}{refit})",
+                 replace(base, use_embeddings=False, out=Path(out_dir) / "features"))]
     else:
         runs = []
     for i, bb in enumerate(backbones):
         from .encoder import DEFAULT_ALIASES, DEFAULT_BACKBONE
 
         tag = DEFAULT_BACKBONE if bb in DEFAULT_ALIASES else (Path(bb).name or bb)
+        cfg = (per_backbone or {}).get(bb, base)
         if plain:
             last = last_layer(bb)
             runs.append((f"{tag} frozen, mean-pool L{last} + linear",
-                         replace(base, backbone=bb, layers=(last,), num_layers=last, granularity="text",
-                                 use_features=False, out=Path(out_dir) / f"{i}-{tag}-plain")))
-        layers = "+".join(f"L{x}" for x in base.layers)
-        feats = " + stylistic features" if base.use_features else ""
-        runs.append((f"{tag} {base.mode}, mean-pool {layers}{feats}",
-                     replace(base, backbone=bb, num_layers=None, out=Path(out_dir) / f"{i}-{tag}")))
+                         replace(cfg, backbone=bb, layers=(last,), num_layers=last,
+                                 granularity="text", use_features=False, refit=False,
+                                 mode="frozen", out=Path(out_dir) / f"{i}-{tag}-plain")))
+        runs.append((run_name(tag, cfg), replace(cfg, backbone=bb, num_layers=None,
+                                                 out=Path(out_dir) / f"{i}-{tag}")))
     for name, cfg in runs:
         cfg = GenreTrainConfig(**{k: getattr(cfg, k) for k in cfg.__dataclass_fields__})
         t0 = time.perf_counter()

@@ -23,6 +23,10 @@ def load_eval_songs(path: Path, split: str | None = None) -> list[Song]:
     - any other folder: every ``*.cho`` below it; a song without a genre takes its folder name;
     - a ``.csv`` file with a lyrics column (``lyrics``/``text``) and a genre column
       (``genre``/``tag``/``label``), optionally ``title`` and ``artist``.
+
+    For a folder or a CSV, ``split`` picks one split of the held-out protocol
+    (:func:`protocol.heldout_split`: ``train``, ``validation``, ``test``, ``test_vol1``), so
+    ``--split test`` scores exactly the songs the shipped models never trained on.
     """
     path = Path(path)
     if not path.exists():
@@ -31,6 +35,18 @@ def load_eval_songs(path: Path, split: str | None = None) -> list[Song]:
         from ...data.corpus import load_dataset_songs
 
         return load_dataset_songs(path, split)
+    songs = _read_folder_or_csv(path)
+    if split is None:
+        return songs
+    from .protocol import SPLIT_NAMES, heldout_split
+
+    if split not in SPLIT_NAMES:
+        raise SongwrightError(f"--split {split!r}: for a ChordPro folder or a CSV, one of "
+                              f"{', '.join(SPLIT_NAMES)} (the held-out protocol)")
+    return heldout_split(songs)[split]
+
+
+def _read_folder_or_csv(path: Path) -> list[Song]:
     if path.is_dir():
         from ...formats.chordpro import read_chordpro
 

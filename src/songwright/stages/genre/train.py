@@ -20,11 +20,24 @@ import torch
 
 from ...errors import SongwrightError
 from ...model import Song
-from .encoder import DEFAULT_ALIASES, TextEncoder, resolve_backbone, shared_line_encoder
+from .encoder import (
+    DEFAULT_ALIASES,
+    OFFLINE_ALIASES,
+    TextEncoder,
+    resolve_backbone,
+    shared_line_encoder,
+)
 from .features import feature_matrix
 from .protocol import heldout_split
 from .tfidf import evaluate_genre_model, song_text
-from .transformer import FinetuneEncoder, GenreHead, TransformerGenre, check_texts, head_loss
+from .transformer import (
+    FinetuneEncoder,
+    GenreHead,
+    TransformerGenre,
+    check_texts,
+    encoder_texts,
+    head_loss,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +61,12 @@ class GenreTrainConfig:
     max_length: int = 256
     use_embeddings: bool = True
     use_features: bool = True
-    hidden: int = 64
+    hidden: int = 64  # feature MLP width; 0: a linear feature expert
     dropout: float = 0.2
     members: int = 3  # feature MLPs in the bag
     joint_loss: bool = False  # also train on the combined prediction
     emb_l2: float = 0.3  # L2 on the linear encoder expert (like logistic regression's 1/C)
+    feat_l2: float = 0.0  # L2 on the feature experts' output layers
     lr: float = 3e-3
     encoder_lr: float = 3e-5  # finetune mode: learning rate of the encoder
     weight_decay: float = 0.01
@@ -64,6 +78,12 @@ class GenreTrainConfig:
     seed: int = 0
     device: str = "auto"
     cache: bool = True
+    # the encoder reads each distinct stanza once (written-out repeated choruses dropped);
+    # the stylistic features still see the whole text
+    drop_repeats: bool = False
+    # after choosing the epoch on validation, retrain on train + validation for that many
+    # epochs and keep that model (frozen mode)
+    refit: bool = False
     model_name: str = "transformer"
     extra: dict = field(default_factory=dict)
 
@@ -76,6 +96,10 @@ class GenreTrainConfig:
              f"--granularity must be text or lines, got {self.granularity!r}"),
             (self.granularity == "text" or (self.mode == "frozen" and self.pooling == "mean"),
              "--granularity lines needs --mode frozen and --pooling mean (the shared line pass)"),
+            (not (self.refit and self.mode == "finetune"),
+             "--refit retrains the head on cached vectors: it needs --mode frozen"),
+            (not (self.drop_repeats and self.granularity == "lines"),
+             "--drop-repeats is for whole-text encoding (--granularity text)"),
             (self.use_embeddings or self.use_features,
              "--no-embeddings and --no-features together leave nothing to learn from"),
             (self.lr > 0, f"--lr must be > 0, got {self.lr}"),
@@ -84,6 +108,8 @@ class GenreTrainConfig:
             (self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}"),
             (self.members >= 1, f"--members must be >= 1, got {self.members}"),
             (self.emb_l2 >= 0, f"--emb-l2 must be >= 0, got {self.emb_l2}"),
+            (self.feat_l2 >= 0, f"--feat-l2 must be >= 0, got {self.feat_l2}"),
+            (self.hidden >= 0, f"--hidden must be >= 0, got {self.hidden}"),
             (self.patience >= 1, f"--patience must be >= 1, got {self.patience}"),
             (0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), got {self.dropout}"),
             (self.max_length >= 8, f"--max-length must be >= 8, got {self.max_length}"),
@@ -129,6 +155,10 @@ def train_genre(cfg: GenreTrainConfig, songs: list[Song] | None = None,
                 encoder: TextEncoder | None = None) -> Path:
     """Train a genre classifier and write its run directory.
 
+    The epoch (and so the early stop) is chosen by validation macro-F1 on a model trained on
+    ``train``; with ``cfg.refit`` a fresh model is then trained from the same initialisation on
+    ``train`` + ``validation`` for that many epochs (frozen mode), and that model is saved.
+
     Args:
         cfg: the run's configuration.
         songs: labelled songs (default: loaded from ``cfg.data``); split by
@@ -167,8 +197,9 @@ def train_genre(cfg: GenreTrainConfig, songs: list[Song] | None = None,
                               device=cfg.device, cache=cfg.cache and cfg.mode == "frozen")
     feats = {k: torch.from_numpy(feature_matrix(t)) if cfg.use_features else None
              for k, t in texts.items()}
+    # what the encoder reads (the features always see the whole text, repeats included)
+    enc_texts = {k: encoder_texts(t, cfg.drop_repeats) for k, t in texts.items()}
 
-    ft: FinetuneEncoder | None = None
     emb: dict[str, torch.Tensor | None] = {"train": None, "val": None}
     t0 = time.perf_counter()
     if cfg.use_embeddings and cfg.mode == "frozen":
@@ -177,95 +208,146 @@ def train_genre(cfg: GenreTrainConfig, songs: list[Song] | None = None,
             if cfg.granularity == "lines":
                 emb = {k: encoder.encode_by_lines(t, cfg.layers, shared=shared,
                                                   progress=acc.is_main_process)
-                       for k, t in texts.items()}
+                       for k, t in enc_texts.items()}
             else:
                 emb = {k: encoder.encode_texts(t, cfg.pooling, cfg.layers,
                                                progress=acc.is_main_process)
-                       for k, t in texts.items()}
+                       for k, t in enc_texts.items()}
     encode_s = time.perf_counter() - t0
-    emb_dim = 0
-    if cfg.use_embeddings:
-        emb_dim = (2 if cfg.pooling == "meanmax" else 1) * encoder.hidden_size * len(cfg.layers)
-    head = GenreHead(emb_dim, feats["train"].shape[1] if cfg.use_features else 0, len(labels),
-                     cfg.hidden, cfg.dropout, cfg.members)
-    if cfg.mode == "frozen":
-        head.fit_scalers(emb["train"], feats["train"])
-    else:
-        if not cfg.use_embeddings:
-            raise SongwrightError("--mode finetune needs the encoder (drop --no-embeddings)")
-        ft = FinetuneEncoder(encoder, cfg.pooling, cfg.layers, cfg.train_layers)
-        with torch.no_grad():
-            head.fit_scalers(ft(texts["train"][:64]), feats["train"])
-    net = _Net(head, ft)
-    groups = [{"params": list(head.parameters()), "lr": cfg.lr}]
-    if ft is not None:  # a pretrained encoder wants a far smaller step than a fresh head
-        groups.append({"params": [p for p in ft.parameters() if p.requires_grad],
-                       "lr": cfg.encoder_lr})
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    loader = torch.utils.data.DataLoader(torch.arange(len(train)), batch_size=cfg.batch_size,
-                                         shuffle=True,
-                                         generator=torch.Generator().manual_seed(cfg.seed))
-    net, opt, loader = acc.prepare(net, opt, loader)
-    inner = acc.unwrap_model(net)
-
-    def run(model: torch.nn.Module, split: str, idx: torch.Tensor):
-        e = emb[split][idx] if emb[split] is not None else None
-        f = feats[split][idx] if cfg.use_features else None
-        t = [texts[split][i] for i in idx] if ft is not None else None
-        return model(e, f, t)
-
-    # A head on cached vectors is tiny ops: one thread is ~100x faster than two fighting over
-    # a busy 2-core CPU (measured: 0.02 s against 2.3 s an epoch).
-    threads = torch.get_num_threads()
-    if ft is None and acc.device.type == "cpu":
-        torch.set_num_threads(1)
-    history: list[dict] = []
-    best = {"macro_f1": -1.0, "epoch": -1, "state": None}
-    epoch_times: list[float] = []
-    for epoch in range(cfg.epochs):
-        net.train()
-        te = time.perf_counter()
-        losses = []
-        for idx in loader:
-            idx = idx.cpu()
-            log_probs, parts = run(net, "train", idx)
-            loss = head_loss(log_probs, parts, y["train"][idx].to(log_probs.device),
-                             cfg.joint_loss)
-            if inner.head.emb_expert is not None and cfg.emb_l2 > 0:
-                loss = loss + cfg.emb_l2 * inner.head.emb_expert[1].weight.pow(2).sum()
-            opt.zero_grad()
-            acc.backward(loss)
-            opt.step()
-            losses.append(float(loss.detach()))
-        epoch_times.append(time.perf_counter() - te)
-        net.eval()
-        with torch.no_grad():
-            log_probs, _ = run(inner, "val", torch.arange(len(val)))
-            val_loss = float(torch.nn.functional.nll_loss(log_probs.cpu(), y["val"]))
-            pred = log_probs.argmax(-1).cpu().numpy()
-        f1 = _macro_f1(y["val"].numpy(), pred, len(labels))
-        acc_v = float((pred == y["val"].numpy()).mean())
-        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
-                        "val_accuracy": acc_v, "val_macro_f1": f1})
-        (log.info if ft is not None else log.debug)(
-            "epoch %d: train loss %.4f, validation loss %.4f, macro-F1 %.3f", epoch,
-            history[-1]["train_loss"], val_loss, f1)
-        if f1 > best["macro_f1"]:
-            best = {"macro_f1": f1, "epoch": epoch, "val_loss": val_loss, "val_accuracy": acc_v,
-                    "state": copy.deepcopy(inner.state_dict())}
-        elif epoch - best["epoch"] >= cfg.patience:
-            log.info("early stop at epoch %d (best %d, macro-F1 %.3f)", epoch, best["epoch"],
-                     best["macro_f1"])
-            break
-    torch.set_num_threads(threads)
-    inner.load_state_dict(best["state"])
+    if cfg.mode == "finetune" and not cfg.use_embeddings:
+        raise SongwrightError("--mode finetune needs the encoder (drop --no-embeddings)")
+    data = {"emb": emb, "feats": feats, "texts": enc_texts, "y": y}
+    fit = _Fit(cfg, acc, encoder, len(labels), data)
+    inner, history, best, epoch_times = fit.run("train", val_split="val")
+    refit_epochs = None
+    if cfg.refit:
+        # the chosen number of epochs, now on train + validation, from the same initialisation
+        refit_epochs = best["epoch"] + 1
+        for key in ("emb", "feats", "y"):
+            parts = [data[key][k] for k in ("train", "val")]
+            data[key]["all"] = None if parts[0] is None else torch.cat(parts)
+        data["texts"]["all"] = data["texts"]["train"] + data["texts"]["val"]
+        inner, _, _, _ = fit.run("all", epochs=refit_epochs)
+        log.info("refit on train + validation (%d songs) for %d epochs",
+                 len(data["texts"]["all"]), refit_epochs)
     acc.wait_for_everyone()
     if acc.is_main_process:
         _write_run(cfg, inner, encoder, labels, splits, history, best,
                    {"encode_s": encode_s, "epoch_s": float(np.median(epoch_times)),
-                    "epochs_run": len(history), "processes": acc.num_processes})
+                    "epochs_run": len(history), "processes": acc.num_processes,
+                    "refit_epochs": refit_epochs})
     acc.wait_for_everyone()
     return cfg.out
+
+
+class _Fit:
+    """One training run of the head (and, fine-tuning, the encoder) on prepared inputs.
+
+    ``data`` holds per split name: ``emb`` (vectors or None), ``feats``, ``texts`` (what the
+    encoder reads) and ``y``. Every :meth:`run` starts from the same seeded initialisation.
+    """
+
+    def __init__(self, cfg: GenreTrainConfig, acc, encoder: TextEncoder | None,  # noqa: ANN001
+                 n_labels: int, data: dict) -> None:
+        self.cfg, self.acc, self.encoder, self.n_labels, self.data = cfg, acc, encoder, \
+            n_labels, data
+
+    def _build(self, split: str) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+        from accelerate.utils import set_seed
+
+        cfg, d = self.cfg, self.data
+        set_seed(cfg.seed)
+        emb_dim = 0
+        if cfg.use_embeddings:
+            emb_dim = (2 if cfg.pooling == "meanmax" else 1) * self.encoder.hidden_size * \
+                len(cfg.layers)
+        head = GenreHead(emb_dim, d["feats"][split].shape[1] if cfg.use_features else 0,
+                         self.n_labels, cfg.hidden, cfg.dropout, cfg.members)
+        ft: FinetuneEncoder | None = None
+        if cfg.mode == "frozen":
+            head.fit_scalers(d["emb"][split], d["feats"][split])
+        else:
+            ft = FinetuneEncoder(self.encoder, cfg.pooling, cfg.layers, cfg.train_layers)
+            with torch.no_grad():
+                head.fit_scalers(ft(d["texts"][split][:64]), d["feats"][split])
+        net = _Net(head, ft)
+        groups = [{"params": list(head.parameters()), "lr": cfg.lr}]
+        if ft is not None:  # a pretrained encoder wants a far smaller step than a fresh head
+            groups.append({"params": [p for p in ft.parameters() if p.requires_grad],
+                           "lr": cfg.encoder_lr})
+        return net, torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def _forward(self, model: torch.nn.Module, split: str, idx: torch.Tensor):  # noqa: ANN202
+        d = self.data
+        e = d["emb"][split][idx] if d["emb"][split] is not None else None
+        f = d["feats"][split][idx] if self.cfg.use_features else None
+        t = [d["texts"][split][i] for i in idx] if self.cfg.mode == "finetune" else None
+        return model(e, f, t)
+
+    def run(self, split: str, val_split: str | None = None, epochs: int | None = None
+            ) -> tuple[torch.nn.Module, list[dict], dict, list[float]]:
+        """Train on ``split``; with ``val_split`` keep the best epoch by its macro-F1 and stop
+        after ``cfg.patience`` epochs without improvement, else train ``epochs`` epochs.
+
+        Returns:
+            ``(model, history, best, epoch_times)``; the model holds the kept state.
+        """
+        cfg, acc, d = self.cfg, self.acc, self.data
+        net, opt = self._build(split)
+        loader = torch.utils.data.DataLoader(torch.arange(len(d["y"][split])),
+                                             batch_size=cfg.batch_size, shuffle=True,
+                                             generator=torch.Generator().manual_seed(cfg.seed))
+        net, opt, loader = acc.prepare(net, opt, loader)
+        inner = acc.unwrap_model(net)
+        # A head on cached vectors is tiny ops: one thread is ~100x faster than two fighting
+        # over a busy 2-core CPU (measured: 0.02 s against 2.3 s an epoch).
+        threads = torch.get_num_threads()
+        if cfg.mode == "frozen" and acc.device.type == "cpu":
+            torch.set_num_threads(1)
+        history: list[dict] = []
+        best: dict = {"macro_f1": -1.0, "epoch": -1, "state": None}
+        epoch_times: list[float] = []
+        for epoch in range(epochs or cfg.epochs):
+            net.train()
+            te = time.perf_counter()
+            losses = []
+            for idx in loader:
+                idx = idx.cpu()
+                log_probs, parts = self._forward(net, split, idx)
+                loss = head_loss(log_probs, parts, d["y"][split][idx].to(log_probs.device),
+                                 cfg.joint_loss)
+                loss = loss + inner.head.l2_penalty(cfg.emb_l2, cfg.feat_l2)
+                opt.zero_grad()
+                acc.backward(loss)
+                opt.step()
+                losses.append(float(loss.detach()))
+            epoch_times.append(time.perf_counter() - te)
+            if val_split is None:
+                continue
+            net.eval()
+            yv = d["y"][val_split]
+            with torch.no_grad():
+                log_probs, _ = self._forward(inner, val_split, torch.arange(len(yv)))
+                val_loss = float(torch.nn.functional.nll_loss(log_probs.cpu(), yv))
+                pred = log_probs.argmax(-1).cpu().numpy()
+            f1 = _macro_f1(yv.numpy(), pred, self.n_labels)
+            acc_v = float((pred == yv.numpy()).mean())
+            history.append({"epoch": epoch, "train_loss": float(np.mean(losses)),
+                            "val_loss": val_loss, "val_accuracy": acc_v, "val_macro_f1": f1})
+            (log.info if cfg.mode == "finetune" else log.debug)(
+                "epoch %d: train loss %.4f, validation loss %.4f, macro-F1 %.3f", epoch,
+                history[-1]["train_loss"], val_loss, f1)
+            if f1 > best["macro_f1"]:
+                best = {"macro_f1": f1, "epoch": epoch, "val_loss": val_loss,
+                        "val_accuracy": acc_v, "state": copy.deepcopy(inner.state_dict())}
+            elif epoch - best["epoch"] >= cfg.patience:
+                log.info("early stop at epoch %d (best %d, macro-F1 %.3f)", epoch,
+                         best["epoch"], best["macro_f1"])
+                break
+        torch.set_num_threads(threads)
+        if best["state"] is not None:
+            inner.load_state_dict(best["state"])
+        return inner, history, best, epoch_times
 
 
 class _Net(torch.nn.Module):
@@ -293,8 +375,9 @@ def _write_run(cfg: GenreTrainConfig, inner: _Net, encoder: TextEncoder | None,
 
     out = cfg.out
     out.mkdir(parents=True, exist_ok=True)
-    # Aliases ("default") stay aliases so a shipped model finds MiniLM on any machine.
-    path = cfg.backbone if cfg.backbone in DEFAULT_ALIASES else resolve_backbone(cfg.backbone)
+    # Aliases ("default", "smollm2") stay aliases so a shipped model finds its backbone on any
+    # machine.
+    path = cfg.backbone if cfg.backbone in OFFLINE_ALIASES else resolve_backbone(cfg.backbone)
     settings = {**cfg.to_dict(), "backbone_path": path if cfg.use_embeddings else None}
     if inner.encoder is not None and cfg.train_layers is not None:
         # only the trained top layers: the rest is the (frozen) backbone the run started from
@@ -313,8 +396,11 @@ def _write_run(cfg: GenreTrainConfig, inner: _Net, encoder: TextEncoder | None,
     model.save(out)
     if inner.encoder is not None:  # reload so evaluation sees exactly what was saved
         model = TransformerGenre.load(out, device=cfg.device)
+    # with --refit, the validation numbers are the selection run's (the saved model has seen
+    # the validation songs)
     metrics: dict = {"best_epoch": best["epoch"], "validation": {
         "macro_f1": best["macro_f1"], "accuracy": best["val_accuracy"], "loss": best["val_loss"]},
+        "refit_on_validation": cfg.refit,
         "timing": timing, "split_sizes": {k: len(v) for k, v in splits.items()}}
     for name in ("test", "test_vol1"):
         group = [s for s in splits[name] if s.genre in labels]

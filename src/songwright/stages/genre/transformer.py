@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,7 +29,16 @@ from torch import nn
 
 from ...errors import SongwrightError
 from ...model import Song
-from .encoder import DEFAULT_ALIASES, TextEncoder, chunk_ids, pool_hidden, shared_line_encoder
+from .encoder import (
+    DEFAULT_ALIASES,
+    TextEncoder,
+    chunk_ids,
+    frame_windows,
+    pool_hidden,
+    shared_line_encoder,
+    special_tokens,
+    transformer_blocks,
+)
 from .features import FEATURE_NAMES, feature_matrix
 from .tfidf import classify_song
 
@@ -45,7 +55,8 @@ class GenreHead(nn.Module):
         emb_dim: width of the encoder vectors (0: no embedding expert).
         feat_dim: number of stylistic features (0: no feature expert).
         n_labels: number of genres.
-        hidden: hidden units of the feature MLP.
+        hidden: hidden units of the feature MLP (0: a linear feature expert, i.e. logistic
+            regression on the standardised features).
         dropout: dropout before each expert's output layer.
         members: number of feature MLPs in the bag.
     """
@@ -63,9 +74,11 @@ class GenreHead(nn.Module):
         self.register_buffer("feat_std", torch.ones(max(feat_dim, 1)))
         self.emb_expert = nn.Sequential(nn.Dropout(dropout), nn.Linear(emb_dim, n_labels)) \
             if emb_dim > 0 else None
-        self.feat_experts = nn.ModuleList(nn.Sequential(
-            nn.Linear(feat_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden, n_labels)) for _ in range(members if feat_dim > 0 else 0))
+        self.feat_experts = nn.ModuleList(
+            (nn.Sequential(nn.Linear(feat_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
+                           nn.Linear(hidden, n_labels)) if hidden > 0
+             else nn.Sequential(nn.Dropout(dropout), nn.Linear(feat_dim, n_labels)))
+            for _ in range(members if feat_dim > 0 else 0))
 
     def fit_scalers(self, emb: torch.Tensor | None, feat: torch.Tensor | None) -> None:
         """Set the standardisation from training inputs ``(N, E)`` / ``(N, F)``."""
@@ -76,6 +89,16 @@ class GenreHead(nn.Module):
             if feat is not None and self.feat_dim:
                 self.feat_mean.copy_(feat.mean(0))
                 self.feat_std.copy_(feat.std(0).clamp(min=1e-6))
+
+    def l2_penalty(self, emb_l2: float, feat_l2: float) -> torch.Tensor:
+        """``emb_l2`` times the squared weights of the encoder expert plus ``feat_l2`` times
+        those of the feature experts' output layers (logistic regression's ``1/C``)."""
+        total = torch.zeros(())
+        if self.emb_expert is not None and emb_l2 > 0:
+            total = total + emb_l2 * self.emb_expert[-1].weight.pow(2).sum()
+        if feat_l2 > 0:
+            total = total + feat_l2 * sum(m[-1].weight.pow(2).sum() for m in self.feat_experts)
+        return total
 
     def forward(self, emb: torch.Tensor | None, feat: torch.Tensor | None
                 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -120,13 +143,15 @@ class FinetuneEncoder(nn.Module):
         self.backbone = encoder.model
         self.max_length, self.stride = encoder.max_length, encoder.stride
         self.pooling, self.layers = pooling, tuple(layers)
-        blocks = getattr(getattr(self.backbone, "encoder", None), "layer", None)
+        found = transformer_blocks(self.backbone)
+        blocks = getattr(*found) if found else None
         pooler = getattr(self.backbone, "pooler", None)
         if pooler is not None:  # we pool hidden states ourselves; an unused pooler breaks DDP
             pooler.requires_grad_(False)
         if train_layers is not None:
             if blocks is None:
-                raise SongwrightError("train_layers needs a BERT-like encoder")
+                raise SongwrightError("train_layers needs a BERT-like encoder or a Llama-like "
+                                      "decoder")
             for p in self.backbone.parameters():
                 p.requires_grad_(False)
             for block in list(blocks)[len(blocks) - train_layers:]:
@@ -138,19 +163,13 @@ class FinetuneEncoder(nn.Module):
         tok = self.tokenizer
         device = next(self.backbone.parameters()).device
         ids = tok(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
-        chunks = [(i, c) for i, t in enumerate(ids)
-                  for c in chunk_ids(t, self.max_length - 2, self.stride)]
-        seqs = [[tok.cls_token_id, *c, tok.sep_token_id] for _, c in chunks]
-        longest = max(len(s) for s in seqs)
-        input_ids = torch.full((len(seqs), longest), tok.pad_token_id or 0, dtype=torch.long)
-        mask = torch.zeros(len(seqs), longest, dtype=torch.long)  # (C, T)
-        for r, s in enumerate(seqs):
-            input_ids[r, :len(s)] = torch.tensor(s)
-            mask[r, :len(s)] = 1
-        mask = mask.to(device)
-        out = self.backbone(input_ids=input_ids.to(device), attention_mask=mask,
+        window = self.max_length - special_tokens(tok, self.backbone)
+        chunks = [(i, c) for i, t in enumerate(ids) for c in chunk_ids(t, window, self.stride)]
+        input_ids, mask, pool_mask = frame_windows(tok, self.backbone, [c for _, c in chunks])
+        out = self.backbone(input_ids=input_ids.to(device), attention_mask=mask.to(device),
                             output_hidden_states=True)
-        vecs = torch.cat([pool_hidden(out.hidden_states[x], mask, self.pooling)
+        pool_mask = pool_mask.to(device)
+        vecs = torch.cat([pool_hidden(out.hidden_states[x], pool_mask, self.pooling)
                           for x in self.layers], dim=-1)  # (C, W)
         # Token-count-weighted mean of each text's chunks, as in TextEncoder.
         owner = torch.tensor([i for i, _ in chunks], device=device)
@@ -176,6 +195,28 @@ def apply_delta(model: nn.Module, path: str | Path) -> None:
         raise SongwrightError(f"{path} does not fit the backbone (e.g. {bad[0]}): it was "
                               "fine-tuned from another encoder")
     model.load_state_dict(delta, strict=False)
+
+
+def drop_repeated_stanzas(text: str) -> str:
+    """The text with each stanza (block between blank lines) kept once, in first-seen order.
+
+    Songs write their repeated choruses out; an encoder learns nothing new from the second
+    and third copy, and a decoder's cost grows with every token (about a third fewer tokens on
+    the songbook). Nothing else is removed: this is not a truncation.
+    """
+    seen: set[str] = set()
+    kept = []
+    for stanza in re.split(r"\n\s*\n", text):
+        key = " ".join(stanza.lower().split())
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(stanza.strip("\n"))
+    return "\n\n".join(kept)
+
+
+def encoder_texts(texts: Sequence[str], drop_repeats: bool) -> list[str]:
+    """What the encoder reads: the texts as given, or with repeated stanzas dropped."""
+    return [drop_repeated_stanzas(t) for t in texts] if drop_repeats else list(texts)
 
 
 def check_texts(texts: Sequence[object]) -> list[str]:
@@ -252,7 +293,7 @@ class TransformerGenre:
             else:
                 emb = self.encoder.encode_by_lines(list(texts), s["layers"], shared=False)
         elif self.uses_embeddings:
-            emb = self.encoder.encode_texts(list(texts), pooling=s["pooling"], layers=s["layers"])
+            emb = self.encoder.encode_texts(encoder_texts(texts, s.get("drop_repeats", False)), pooling=s["pooling"], layers=s["layers"])
         feat = torch.from_numpy(feature_matrix(list(texts))) if self.head.feat_dim else None
         return emb, feat
 
@@ -264,6 +305,12 @@ class TransformerGenre:
         emb, feat = self.inputs(texts, share_lines)
         log_probs, _ = self.head(emb, feat)
         return log_probs.exp().numpy()
+
+    def forget(self) -> None:
+        """Drop the vectors this model's encoder keeps in memory (benchmarks time encoding,
+        not the store); the shared line pass is the chord stage's too and is left alone."""
+        if self._encoder is not None:
+            self._encoder.forget()
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         return [self.labels[i] for i in self.predict_proba(texts).argmax(axis=1)]
