@@ -465,6 +465,8 @@ def test_eval_split_of_a_chordpro_folder_follows_the_heldout_protocol(data_root)
     train = load_eval_songs(data_root / "songbook", "train")
     assert len(test) == 85 and all(volume(s) == 2 for s in test)
     assert not {s.artist for s in test} & {s.artist for s in train}
+    both = load_eval_songs(data_root / "songbook", "heldout")
+    assert len(both) == 85 + 88 and {s.meta["id"] for s in test} < {s.meta["id"] for s in both}
     with pytest.raises(SongwrightError, match="held-out protocol"):
         load_eval_songs(data_root / "songbook", "dev")
 

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[argparse.Namespace], int]
 
 # "minilm": MiniLM layer 2 from the shared line pass + stylistic features, a bag of 3 feature
-# MLPs (fast: about 6x the smollm2 preset, 37-108 songs/s batched on 2 cores).
+# MLPs (fast: 6-9x the smollm2 preset, 37-108 songs/s batched on 2 cores).
 # "smollm2": SmolLM2-135M (the lyrics model's base) truncated to 12 layers, the lyrics read
 # whole with repeated stanzas dropped, + stylistic features; two linear experts (logistic
 # regressions, L2 chosen by grouped cross-validation), refit on train + validation. The more
@@ -161,7 +161,8 @@ def add_genre_commands(train_sub: argparse._SubParsersAction,
                        "or a model/run folder")
         e.add_argument("--split", default=None,
                        help="a built dataset's split; for a ChordPro folder or a CSV, a split "
-                       "of the held-out protocol: train, validation, test, test_vol1")
+                       "of the held-out protocol: train, validation, test, test_vol1, "
+                       "heldout (test + test_vol1)")
         e.add_argument("--json", action="store_true", help="print JSON")
         e.set_defaults(genre_handler=cmd_evaluate_genre)
     return handlers
@@ -175,7 +176,7 @@ def cmd_train_genre(args: argparse.Namespace) -> int:
         return 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
     print(f"run: {run_dir}")
-    for split in ("validation", "test", "test_vol1"):
+    for split in ("validation", "test", "test_vol1", "heldout"):
         if split in metrics:
             m = metrics[split]
             print(f"  {split:10} macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}")

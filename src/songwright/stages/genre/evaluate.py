@@ -25,8 +25,9 @@ def load_eval_songs(path: Path, split: str | None = None) -> list[Song]:
       (``genre``/``tag``/``label``), optionally ``title`` and ``artist``.
 
     For a folder or a CSV, ``split`` picks one split of the held-out protocol
-    (:func:`protocol.heldout_split`: ``train``, ``validation``, ``test``, ``test_vol1``), so
-    ``--split test`` scores exactly the songs the shipped models never trained on.
+    (:func:`protocol.heldout_split`: ``train``, ``validation``, ``test``, ``test_vol1``, or
+    ``heldout`` for the last two together), so ``--split heldout`` scores exactly the songs
+    the shipped models never trained on or were chosen by.
     """
     path = Path(path)
     if not path.exists():
@@ -40,10 +41,12 @@ def load_eval_songs(path: Path, split: str | None = None) -> list[Song]:
         return songs
     from .protocol import SPLIT_NAMES, heldout_split
 
-    if split not in SPLIT_NAMES:
+    splits = heldout_split(songs) if split in (*SPLIT_NAMES, "heldout") else None
+    if splits is None:
         raise SongwrightError(f"--split {split!r}: for a ChordPro folder or a CSV, one of "
-                              f"{', '.join(SPLIT_NAMES)} (the held-out protocol)")
-    return heldout_split(songs)[split]
+                              f"{', '.join(SPLIT_NAMES)} or heldout (test + test_vol1; the "
+                              "held-out protocol)")
+    return splits["test"] + splits["test_vol1"] if split == "heldout" else splits[split]
 
 
 def _read_folder_or_csv(path: Path) -> list[Song]:

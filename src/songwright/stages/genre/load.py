@@ -24,7 +24,7 @@ def load_genre_model(name_or_path: str | Path, device: str = "auto"):  # noqa: A
 
     Args:
         name_or_path: ``"default"``/``"smollm2"`` (the shipped SmolLM2 + stylistic model),
-            ``"minilm"``/``"fast"`` (the shipped MiniLM + stylistic model: about 6x faster,
+            ``"minilm"``/``"fast"`` (the shipped MiniLM + stylistic model: 6-9x faster,
             less accurate on held-out songs), ``"tfidf"`` (the TF-IDF baseline) or a saved
             model/run folder of either kind.
         device: for transformer models: ``"auto"``, ``"cpu"``, ``"cuda"``.
