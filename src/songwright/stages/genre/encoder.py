@@ -143,7 +143,8 @@ def is_decoder(model: torch.nn.Module) -> bool:
     Recognised by its blocks in ``model.layers``: Llama, Mistral, Qwen2, Gemma and SmolLM
     models. Other decoders (GPT-2's ``model.h``) are read like encoders without a [CLS] token.
     """
-    return transformer_blocks(model) is not None and transformer_blocks(model)[1] == "layers"
+    found = transformer_blocks(model)
+    return found is not None and found[1] == "layers"
 
 
 def chunk_ids(ids: list[int], window: int, stride: int = 0) -> list[list[int]]:
@@ -398,11 +399,19 @@ def token_batches(lengths: Sequence[int], max_items: int, max_tokens: int
     return out
 
 
+def _frame(tok, model: torch.nn.Module) -> tuple[list[int], list[int]]:  # noqa: ANN001
+    """The special token ids before and after each window (see :func:`frame_windows`)."""
+    if tok.cls_token_id is not None:
+        return [tok.cls_token_id], [tok.sep_token_id]
+    if is_decoder(model) and tok.bos_token_id is not None:
+        return [tok.bos_token_id], []
+    return [], []
+
+
 def special_tokens(tok, model: torch.nn.Module) -> int:  # noqa: ANN001
     """How many special tokens :func:`frame_windows` adds to a window."""
-    if tok.cls_token_id is not None:
-        return 2
-    return 1 if is_decoder(model) and tok.bos_token_id is not None else 0
+    head, tail = _frame(tok, model)
+    return len(head) + len(tail)
 
 
 def frame_windows(tok, model: torch.nn.Module, windows: Sequence[Sequence[int]]  # noqa: ANN001
@@ -415,11 +424,8 @@ def frame_windows(tok, model: torch.nn.Module, windows: Sequence[Sequence[int]] 
     a decoder's first token is an attention sink whose states are orders of magnitude larger
     than the others' and say nothing about the text.
     """
-    cls_id, sep_id = tok.cls_token_id, tok.sep_token_id
-    decoder = is_decoder(model)
-    lead = [] if cls_id is not None or not decoder or tok.bos_token_id is None \
-        else [tok.bos_token_id]
-    seqs = [[cls_id, *w, sep_id] if cls_id is not None else [*lead, *w] for w in windows]
+    head, tail = _frame(tok, model)
+    seqs = [[*head, *w, *tail] for w in windows]
     longest = max(max(len(s) for s in seqs), 1)
     input_ids = torch.full((len(seqs), longest), tok.pad_token_id or 0, dtype=torch.long)
     mask = torch.zeros(len(seqs), longest, dtype=torch.long)
@@ -427,7 +433,7 @@ def frame_windows(tok, model: torch.nn.Module, windows: Sequence[Sequence[int]] 
         input_ids[r, :len(seq)] = torch.tensor(seq, dtype=torch.long)
         mask[r, :len(seq)] = 1
     pool_mask = mask.clone()
-    if decoder:
+    if is_decoder(model):
         # the sink (the begin-of-text token, or the window's own first token); a window of
         # one token keeps it rather than pool nothing
         pool_mask[:, 0] = (mask.sum(1) <= 1).long()

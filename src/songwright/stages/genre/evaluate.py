@@ -41,11 +41,11 @@ def load_eval_songs(path: Path, split: str | None = None) -> list[Song]:
         return songs
     from .protocol import SPLIT_NAMES, heldout_split
 
-    splits = heldout_split(songs) if split in (*SPLIT_NAMES, "heldout") else None
-    if splits is None:
+    if split not in (*SPLIT_NAMES, "heldout"):
         raise SongwrightError(f"--split {split!r}: for a ChordPro folder or a CSV, one of "
                               f"{', '.join(SPLIT_NAMES)} or heldout (test + test_vol1; the "
                               "held-out protocol)")
+    splits = heldout_split(songs)
     return splits["test"] + splits["test_vol1"] if split == "heldout" else splits[split]
 
 

@@ -293,7 +293,8 @@ class TransformerGenre:
             else:
                 emb = self.encoder.encode_by_lines(list(texts), s["layers"], shared=False)
         elif self.uses_embeddings:
-            emb = self.encoder.encode_texts(encoder_texts(texts, s.get("drop_repeats", False)), pooling=s["pooling"], layers=s["layers"])
+            emb = self.encoder.encode_texts(encoder_texts(texts, s.get("drop_repeats", False)),
+                                            pooling=s["pooling"], layers=s["layers"])
         feat = torch.from_numpy(feature_matrix(list(texts))) if self.head.feat_dim else None
         return emb, feat
 
