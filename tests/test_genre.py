@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -403,6 +404,131 @@ def test_decoder_backbone_trains_with_refit_and_reloads(tiny_decoder, tmp_path):
     assert torch.allclose(emb1, emb2, atol=1e-5)
 
 
+# ------------------------------------------------------------------ early exit
+@pytest.mark.parametrize("kind", ["decoder", "bert"])
+def test_layer_view_shares_weights_and_reads_like_a_truncated_model(kind, tiny, tiny_decoder):
+    """The view runs the first layers of the loaded model: the numbers of a model built with
+    that many layers, no weight copied, and the full model unchanged after the view ran."""
+    from songwright.stages.genre.encoder import layer_view
+
+    path = tiny_decoder if kind == "decoder" else tiny
+    full = TextEncoder(path, max_length=32, cache=False)
+    cut = TextEncoder(path, max_length=32, num_layers=1, cache=False)
+    view = TextEncoder(path, max_length=32, cache=False,
+                       model=(full.tokenizer, layer_view(full.model, 1)))
+    texts = ["hello there a b c", "word1 word2 word3 word4 word5 word6"]
+    before = full.encode_texts(texts, layers=(-1,))
+    assert view.model.config.num_hidden_layers == 1
+    assert full.model.config.num_hidden_layers == (3 if kind == "decoder" else 2)
+    assert torch.allclose(view.encode_texts(texts, layers=(-1,)),
+                          cut.encode_texts(texts, layers=(-1,)), atol=1e-5)
+    shared = {id(p) for p in full.model.parameters()}
+    assert all(id(p) in shared for p in view.model.parameters())
+    full.forget()
+    with torch.no_grad():  # the view's run must not change what the full model records
+        ids = full.tokenizer(texts[0], return_tensors="pt")["input_ids"]
+        states = full.model(input_ids=ids, output_hidden_states=True).hidden_states
+    assert len(states) == full.model.config.num_hidden_layers + 1
+    assert torch.allclose(full.encode_texts(texts, layers=(-1,)), before, atol=1e-6)
+    with pytest.raises(SongwrightError, match="num_layers"):
+        layer_view(full.model, 9)
+
+
+def test_choose_threshold_takes_the_most_exits_that_keep_validation_f1():
+    from songwright.stages.genre.early_exit import choose_threshold
+
+    table = [{"threshold": 0.0, "exit_rate": 1.0, "macro_f1": 0.7},
+             {"threshold": 0.6, "exit_rate": 0.8, "macro_f1": 0.85},
+             {"threshold": 0.8, "exit_rate": 0.6, "macro_f1": 0.9},
+             {"threshold": 0.9, "exit_rate": 0.5, "macro_f1": 0.88},
+             {"threshold": 1.01, "exit_rate": 0.0, "macro_f1": 0.9}]
+    assert choose_threshold(table) == 0.8
+    table[2]["macro_f1"] = 0.89  # nothing reaches the full model: never exit early
+    assert choose_threshold(table) == 1.01
+
+
+def test_early_exit_model_combines_two_runs(tiny_decoder, tmp_path):
+    """`train genre-exit` on two decoder runs: one backbone in memory, the early head's answer
+    where it is sure and the full head's elsewhere, a threshold from the validation table, the
+    held-out splits scored, and a folder that loads by path."""
+    from songwright.stages.genre.early_exit import EarlyExitGenre, build_early_exit
+    from songwright.stages.genre.load import load_genre_model
+    from songwright.stages.genre.train import VAL_PREDICTIONS, GenreTrainConfig, train_genre
+
+    # sub-genres, so that the held-out protocol has songs to hold out
+    songs = [s.replace(subgenres=(f"{s.genre} {i % 6}",)) for i, s in enumerate(SONGS)]
+    common = dict(backbone=str(tiny_decoder), epochs=12, patience=4, device="cpu", lr=1e-2,
+                  max_length=64, drop_repeats=True, refit=True)
+    early = train_genre(GenreTrainConfig(out=tmp_path / "early", layers=(1,), **common),
+                        songs=songs)
+    full = train_genre(GenreTrainConfig(out=tmp_path / "full", layers=(3,), **common),
+                       songs=songs)
+    preds = json.loads((full / VAL_PREDICTIONS).read_text())
+    assert len(preds["songs"]) == len(preds["log_probs"]) == len(preds["genres"]) > 0
+    out = build_early_exit(early, full, tmp_path / "exit", songs=songs, model_name="tiny-exit")
+    cfg = json.loads((out / "config.json").read_text())
+    thresholds = [r["threshold"] for r in cfg["validation"]]
+    assert cfg["threshold"] in thresholds and cfg["chosen_on_validation"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0.0 <= metrics["heldout"]["exit_rate"] <= 1.0 and "macro_f1" in metrics["heldout"]
+    assert not list(tmp_path.glob(".exit-*"))  # no half-written folder left behind
+
+    model = load_genre_model(out, device="cpu")
+    assert isinstance(model, EarlyExitGenre) and model.labels == ["metal", "rap"]
+    texts = [s.lyrics for s in SONGS[:12]]
+    p_early = model.early.predict_proba(texts)
+    p_full = model.full.predict_proba(texts)
+    for threshold in (0.0, 1.01, float(np.median(p_early.max(1)))):
+        model.threshold = threshold
+        p = model.predict_proba(texts)
+        want = np.where((p_early.max(1) >= threshold)[:, None], p_early, p_full)
+        assert np.allclose(p, want, atol=1e-5)
+        assert model.exits.tolist() == (p_early.max(1) >= threshold).tolist()
+    # one SmolLM2-like backbone in memory: the early member reads a view of the full one's
+    full_params = {id(p) for p in model.full.encoder.model.parameters()}
+    assert all(id(p) in full_params for p in model.early.encoder.model.parameters())
+    assert model.early.encoder.model.config.num_hidden_layers == 1
+    song = model(SONGS[0].replace(genre=None))
+    assert song.meta["genre_model"] == "tiny-exit" and song.meta["genre_exit"] in ("early", "full")
+    assert song.genre_probs == pytest.approx(
+        dict(zip(model.labels, model.predict_proba([f"{SONGS[0].title}\n{SONGS[0].lyrics}"])[0])),
+        abs=1e-5)
+
+    # fixed threshold; members that do not fit together give clear errors
+    fixed = build_early_exit(early, full, tmp_path / "fixed", songs=songs, threshold=0.75)
+    assert json.loads((fixed / "config.json").read_text())["threshold"] == 0.75
+    (early / VAL_PREDICTIONS).unlink()
+    with pytest.raises(SongwrightError, match=VAL_PREDICTIONS):
+        build_early_exit(early, full, tmp_path / "bad", songs=songs)
+    with pytest.raises(SongwrightError, match="more than"):
+        EarlyExitGenre(model.full, model.early, 0.5)
+    import shutil
+
+    shutil.rmtree(out / "early")
+    with pytest.raises(SongwrightError, match="early"):
+        load_genre_model(out)
+
+
+def test_compare_genre_table_has_baselines_backbone_and_early_exit_rows(tiny_decoder, tmp_path):
+    from songwright.stages.genre.compare import COLUMNS, compare_genre, format_table
+    from songwright.stages.genre.train import GenreTrainConfig
+
+    songs = [s.replace(subgenres=(f"{s.genre} {i % 6}",)) for i, s in enumerate(SONGS)]
+    base = GenreTrainConfig(backbone=str(tiny_decoder), layers=(3,), epochs=8, patience=4,
+                            device="cpu", lr=1e-2, max_length=64, refit=True)
+    rows = compare_genre([str(tiny_decoder)], base=base, songs=songs, out_dir=tmp_path,
+                         plain=False, early_exit={str(tiny_decoder): replace(base, layers=(1,))})
+    names = [r["model"] for r in rows]
+    assert names[:3] == ["majority class", "TF-IDF + logistic regression",
+                         "stylistic features (bag of 3 MLPs, refit on train + validation)"]
+    assert "L3 + stylistic features" in names[3] and "early exit: L1" in names[4]
+    assert len(rows) == 5 and all(set(COLUMNS) <= set(r) for r in rows)
+    assert rows[0]["accuracy"] < 1.0 and rows[4]["songs_per_s"] > 0
+    assert len(list(tmp_path.glob("0-*-exit/config.json"))) == 1
+    table = format_table(rows)
+    assert table.count("\n") >= 6 and "early exit" in table
+
+
 # ------------------------------------------------------------------ bad input
 def test_bad_config_names_the_flag():
     from songwright.stages.genre.train import GenreTrainConfig
@@ -485,15 +611,17 @@ def test_token_batches_cap_items_and_padded_tokens():
 def test_cli_hooks_help(capsys):
     from songwright.cli import main
 
-    for cmd in ("train", "compare", "evaluate"):
+    for cmd, sub in (("train", "genre"), ("compare", "genre"), ("evaluate", "genre"),
+                     ("train", "genre-exit")):
         with pytest.raises(SystemExit) as e:
-            main([cmd, "genre", "--help"])
+            main([cmd, sub, "--help"])
         assert e.value.code == 0
-    assert "--backbones" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "--backbones" in out and "--threshold" in out and "smollm2-early" in out
 
 
 # ------------------------------------------------------------------ shipped models
-@pytest.mark.parametrize("name", ["default", "minilm"])
+@pytest.mark.parametrize("name", ["default", "smollm2-full", "minilm"])
 def test_shipped_models_classify_songbook_songs(data_root, name, monkeypatch):
     from songwright.data.corpus import load_songbook
     from songwright.stages.genre.load import NAMES, load_genre_model
@@ -520,19 +648,24 @@ def test_shipped_models_classify_songbook_songs(data_root, name, monkeypatch):
         abs=1e-4)
 
 
-def test_shipped_default_is_the_smollm2_model_and_names_its_backbone_portably():
-    from songwright.stages.genre.load import DEFAULT_DIR, SMOLLM2_DIR
+def test_shipped_default_is_smollm2_with_an_early_exit_and_names_its_backbone_portably():
+    from songwright.stages.genre.load import DEFAULT_DIR, NAMES, SMOLLM2_DIR
 
     if not (DEFAULT_DIR / "config.json").is_file():
         pytest.skip("shipped genre model not built")
+    assert DEFAULT_DIR == SMOLLM2_DIR and NAMES["smollm2-full"] == SMOLLM2_DIR / "full"
     cfg = json.loads((DEFAULT_DIR / "config.json").read_text())
-    assert DEFAULT_DIR == SMOLLM2_DIR
-    # an alias, not this machine's cache path: the model finds SmolLM2 on any machine
-    assert cfg["backbone"] == cfg["backbone_path"] == "smollm2"
-    assert cfg["drop_repeats"] and cfg["refit"] and cfg["layers"] == [12]
-    assert cfg["model_name"] == "genre-smollm2"
+    assert cfg["kind"] == "early-exit" and cfg["model_name"] == "genre-smollm2"
+    assert cfg["chosen_on_validation"] and 0 < cfg["threshold"] <= 1
+    for member, layers in (("early", [2]), ("full", [12])):
+        mcfg = json.loads((DEFAULT_DIR / member / "config.json").read_text())
+        # an alias, not this machine's cache path: the model finds SmolLM2 on any machine
+        assert mcfg["backbone"] == mcfg["backbone_path"] == "smollm2"
+        assert mcfg["drop_repeats"] and mcfg["refit"] and mcfg["layers"] == layers
+        metrics = json.loads((DEFAULT_DIR / member / "metrics.json").read_text())
+        assert metrics["timing"]["refit_epochs"] == metrics["best_epoch"] + 1
     metrics = json.loads((DEFAULT_DIR / "metrics.json").read_text())
-    assert metrics["timing"]["refit_epochs"] == metrics["best_epoch"] + 1
+    assert 0 < metrics["heldout"]["exit_rate"] < 1 and metrics["heldout"]["n"] == 173
 
 
 # ------------------------------------------------------------------ accelerate

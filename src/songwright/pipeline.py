@@ -33,7 +33,8 @@ class PipelineConfig:
     Attributes:
         lyrics: ``"default"`` (SmolLM2-135M-Instruct, offline), ``"tiny-random"`` (tests), a
             local model folder, or an OpenAI-compatible endpoint (see the lyrics stage docs).
-        genre: ``"default"`` (frozen SmolLM2 layer 12 + stylistic features), ``"minilm"``
+        genre: ``"default"`` (frozen SmolLM2 + stylistic features, an early exit at layer
+            2 before layer 12), ``"minilm"``
             (frozen MiniLM layer 2 + stylistic features: faster, and it shares the chord
             stage's line pass; less accurate on held-out songs), ``"tfidf"`` (the baseline) or
             a saved model folder.

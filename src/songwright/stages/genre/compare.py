@@ -89,7 +89,8 @@ def _row(name: str, model, splits: dict[str, list[Song]], train_s: float) -> dic
 def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
                   songs: list[Song] | None = None, out_dir: Path = Path("runs/genre-compare"),
                   baselines: bool = True, plain: bool = True,
-                  per_backbone: dict[str, GenreTrainConfig] | None = None) -> list[dict]:
+                  per_backbone: dict[str, GenreTrainConfig] | None = None,
+                  early_exit: dict[str, GenreTrainConfig] | None = None) -> list[dict]:
     """Train every backbone on the same split and score all rows on the held-out test songs.
 
     Args:
@@ -101,6 +102,9 @@ def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
         plain: also add, per backbone, the classic frozen last-layer mean-pool + linear head.
         per_backbone: settings for some backbones instead of ``base`` (the CLI passes a
             backbone's preset, e.g. ``smollm2``).
+        early_exit: for some backbones, the settings of a shallow run; it is trained too and
+            combined with the backbone's run into an early-exit row (the CLI: ``smollm2``
+            with ``smollm2-early``, the shipped default).
 
     Returns:
         Rows with the keys of :data:`COLUMNS` (and ``n``).
@@ -121,7 +125,7 @@ def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
         head = "linear" if base.hidden == 0 else f"bag of {base.members} MLPs"
         refit = ", refit on train + validation" if base.refit else ""
         runs = [(f"stylistic features ({head}{refit})",
-                 replace(base, use_embeddings=False, out=Path(out_dir) / "features"))]
+                 replace(base, use_embeddings=False, out=Path(out_dir) / "features"), None)]
     else:
         runs = []
     for i, bb in enumerate(backbones):
@@ -134,18 +138,36 @@ def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
             runs.append((f"{tag} frozen, mean-pool L{last} + linear",
                          replace(cfg, backbone=bb, layers=(last,), num_layers=last,
                                  granularity="text", use_features=False, refit=False,
-                                 mode="frozen", out=Path(out_dir) / f"{i}-{tag}-plain")))
+                                 mode="frozen", out=Path(out_dir) / f"{i}-{tag}-plain"), None))
+        early = (early_exit or {}).get(bb)
         runs.append((run_name(tag, cfg), replace(cfg, backbone=bb, num_layers=None,
-                                                 out=Path(out_dir) / f"{i}-{tag}")))
-    for name, cfg in runs:
+                                                 out=Path(out_dir) / f"{i}-{tag}"),
+                     None if early is None else
+                     replace(early, backbone=bb, num_layers=None,
+                             out=Path(out_dir) / f"{i}-{tag}-early")))
+    from .early_exit import EarlyExitGenre, build_early_exit
+    from .transformer import TransformerGenre
+
+    for name, cfg, early in runs:
         cfg = GenreTrainConfig(**{k: getattr(cfg, k) for k in cfg.__dataclass_fields__})
         t0 = time.perf_counter()
         run_dir = train_genre(cfg, songs=songs)
         train_s = time.perf_counter() - t0
-        from .transformer import TransformerGenre
-
         rows.append(_row(name, TransformerGenre.load(run_dir, device=cfg.device), splits, train_s))
         log.info("%s: %s", name, rows[-1])
+        if early is not None:
+            early = GenreTrainConfig(**{k: getattr(early, k) for k in early.__dataclass_fields__})
+            t0 = time.perf_counter()
+            early_dir = train_genre(early, songs=songs)
+            exit_dir = build_early_exit(early_dir, run_dir, early.out.with_name(
+                early.out.name.replace("-early", "-exit")), songs=songs)
+            train_s += time.perf_counter() - t0
+            model = EarlyExitGenre.load(exit_dir, device=cfg.device)
+            layers = "+".join(f"L{x}" for x in early.layers)
+            rows.append(_row(f"the same with an early exit: {layers} + features when sure "
+                             f"(top probability >= {model.threshold:.2f}, chosen on "
+                             "validation)", model, splits, train_s))
+            log.info("%s: %s", rows[-1]["model"], rows[-1])
     return rows
 
 

@@ -19,6 +19,7 @@ them there.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import logging
 import time
@@ -135,6 +136,51 @@ def transformer_blocks(model: torch.nn.Module) -> tuple[torch.nn.Module, str] | 
     if isinstance(getattr(model, "layers", None), torch.nn.ModuleList):
         return model, "layers"
     return None
+
+
+def layer_view(model: torch.nn.Module, num_layers: int) -> torch.nn.Module:
+    """The same model running only its first ``num_layers`` blocks, on the same weights.
+
+    Nothing is copied but the module objects that hold the block list and the config: the
+    view's outputs equal a model loaded with ``num_layers`` layers, and one loaded model serves
+    both (the early-exit genre model reads the shallow view first, the full depth for the songs
+    it is unsure of).
+
+    Raises:
+        SongwrightError: a model without a recognised block list, or ``num_layers`` outside
+            ``1..`` its block count.
+    """
+    found = transformer_blocks(model)
+    if found is None:
+        raise SongwrightError(f"cannot truncate {type(model).__name__}: no list of blocks found")
+    owner, attr = found
+    blocks = list(getattr(owner, attr))
+    if not 1 <= num_layers <= len(blocks):
+        raise SongwrightError(f"num_layers must be in 1..{len(blocks)}, got {num_layers}")
+    config = copy.deepcopy(model.config)
+    config.num_hidden_layers = num_layers
+    # transformers >= 5 records hidden states with hooks it installs on first use and marks
+    # the model as hooked; install them now, on the shared modules, so the view (which copies
+    # the mark) never installs a second set that would record every shared layer twice
+    with contextlib.suppress(ImportError):
+        from transformers.utils.output_capturing import maybe_install_capturing_hooks
+
+        maybe_install_capturing_hooks(model)
+
+    def shallow(module: torch.nn.Module) -> torch.nn.Module:
+        out = copy.copy(module)  # shares parameters; the child table is the view's own
+        out._modules = dict(module._modules)
+        if hasattr(module, "config"):
+            out.config = config
+        return out
+
+    view = shallow(model)
+    view_owner = view if owner is model else shallow(owner)
+    view_owner._modules[attr] = torch.nn.ModuleList(blocks[:num_layers])
+    if owner is not model:  # BERT-like: model.encoder.layer
+        name = next(n for n, m in model._modules.items() if m is owner)
+        view._modules[name] = view_owner
+    return view
 
 
 def is_decoder(model: torch.nn.Module) -> bool:

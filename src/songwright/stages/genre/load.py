@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -11,28 +10,33 @@ from ...paths import ASSETS_DIR
 
 log = logging.getLogger(__name__)
 
-SMOLLM2_DIR = ASSETS_DIR / "genre-smollm2"  # the default: the more accurate on held-out songs
+# the default: SmolLM2 with an early exit (early/: 2 layers, full/: 12 layers), the more
+# accurate on held-out songs
+SMOLLM2_DIR = ASSETS_DIR / "genre-smollm2"
 MINILM_DIR = ASSETS_DIR / "genre-minilm"  # the fast one (shares the chord stage's line pass)
 DEFAULT_DIR = SMOLLM2_DIR
 TFIDF_DIR = ASSETS_DIR / "genre-tfidf"
-NAMES = {"default": DEFAULT_DIR, "smollm2": SMOLLM2_DIR, "minilm": MINILM_DIR,
-         "fast": MINILM_DIR, "transformer": DEFAULT_DIR, "tfidf": TFIDF_DIR}
+NAMES = {"default": DEFAULT_DIR, "smollm2": SMOLLM2_DIR, "smollm2-full": SMOLLM2_DIR / "full",
+         "minilm": MINILM_DIR, "fast": MINILM_DIR, "transformer": DEFAULT_DIR,
+         "tfidf": TFIDF_DIR}
 
 
 def load_genre_model(name_or_path: str | Path, device: str = "auto"):  # noqa: ANN201
     """A genre stage (``stage(song, *, seed=0) -> Song``, ``.labels``, ``.predict_proba``).
 
     Args:
-        name_or_path: ``"default"``/``"smollm2"`` (the shipped SmolLM2 + stylistic model),
-            ``"minilm"``/``"fast"`` (the shipped MiniLM + stylistic model: 6-9x faster,
-            less accurate on held-out songs), ``"tfidf"`` (the TF-IDF baseline) or a saved
-            model/run folder of either kind.
+        name_or_path: ``"default"``/``"smollm2"`` (the shipped SmolLM2 + stylistic model,
+            with an early exit at layer 2), ``"smollm2-full"`` (its 12-layer member alone),
+            ``"minilm"``/``"fast"`` (the shipped MiniLM + stylistic model: faster, less
+            accurate on held-out songs), ``"tfidf"`` (the TF-IDF baseline) or a saved
+            model/run folder of any of these kinds.
         device: for transformer models: ``"auto"``, ``"cpu"``, ``"cuda"``.
 
     Raises:
         SongwrightError: unknown name, missing folder or unknown model kind.
     """
-    from .tfidf import TfidfGenre
+    from . import early_exit
+    from .tfidf import TfidfGenre, read_model_config
     from .transformer import KIND, TransformerGenre
 
     key = str(name_or_path)
@@ -42,14 +46,13 @@ def load_genre_model(name_or_path: str | Path, device: str = "auto"):  # noqa: A
                 "`python scripts/build_genre_default.py`)" if key in NAMES else "")
         raise SongwrightError(f"unknown genre model {key!r}: not one of "
                               f"{', '.join(sorted(NAMES))} nor a model folder{hint}")
-    cfg_path = path / "config.json"
-    if not cfg_path.is_file():
-        raise SongwrightError(f"no genre model at {path} (missing config.json)")
-    kind = json.loads(cfg_path.read_text()).get("kind")
+    kind = read_model_config(path).get("kind")
     if kind == "tfidf-logreg":
         return TfidfGenre.load(path)
     if kind == KIND:
         return TransformerGenre.load(path, device=device)
+    if kind == early_exit.KIND:
+        return early_exit.EarlyExitGenre.load(path, device=device)
     raise SongwrightError(f"{path}: unknown genre model kind {kind!r}")
 
 

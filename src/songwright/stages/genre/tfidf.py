@@ -113,15 +113,22 @@ class TfidfGenre:
         from safetensors.numpy import load_file
 
         p = Path(path)
-        cfg_path = p / "config.json"
-        if not cfg_path.is_file():
-            raise SongwrightError(f"no genre model at {p} (missing config.json)")
-        cfg = json.loads(cfg_path.read_text())
-        if cfg.get("kind") != "tfidf-logreg":
-            raise SongwrightError(f"{p} is not a TF-IDF genre model (kind {cfg.get('kind')!r})")
+        cfg = read_model_config(p, "tfidf-logreg", "a TF-IDF")
         w = load_file(str(p / "weights.safetensors"))
         return cls(cfg["vocabulary"], w["idf"], w["coef"], w["intercept"], cfg["labels"],
                    tuple(cfg["ngram_range"]), cfg["sublinear_tf"], cfg.get("metrics"))
+
+
+def read_model_config(path: Path, kind: str | None = None, what: str = "") -> dict:
+    """A saved genre model's ``config.json``; with ``kind``, check the model is of that kind
+    (``what`` names it in the error)."""
+    cfg_path = path / "config.json"
+    if not cfg_path.is_file():
+        raise SongwrightError(f"no genre model at {path} (missing config.json)")
+    cfg = json.loads(cfg_path.read_text())
+    if kind is not None and cfg.get("kind") != kind:
+        raise SongwrightError(f"{path} is not {what} genre model (kind {cfg.get('kind')!r})")
+    return cfg
 
 
 def classify_song(model, song: Song, model_name: str, predict_proba=None) -> Song:  # noqa: ANN001

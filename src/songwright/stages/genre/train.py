@@ -3,6 +3,7 @@
 Runs unchanged on one CPU, a GPU, or several processes under ``accelerate launch``. The best
 state is chosen by validation macro-F1 (early stopping on it); the run directory holds
 ``model.safetensors``, ``config.json``, ``labels.json``, ``metrics.json``, ``history.jsonl``,
+``validation_predictions.json`` (the selection run's log-probabilities on the validation songs),
 ``confusion_matrix.png`` and ``training_curve.png`` (plus ``backbone/`` when fine-tuned).
 """
 
@@ -145,6 +146,11 @@ def load_training_songs(data: Path | None) -> list[Song]:
     return load_eval_songs(Path(data))
 
 
+def _song_key(song: Song) -> str:
+    """A song's identity in saved predictions: its corpus id, else artist and title."""
+    return str(song.meta.get("id") or f"{song.artist}|{song.title}")
+
+
 def _macro_f1(y: np.ndarray, pred: np.ndarray, n_labels: int) -> float:
     from sklearn.metrics import f1_score
 
@@ -219,6 +225,13 @@ def train_genre(cfg: GenreTrainConfig, songs: list[Song] | None = None,
     data = {"emb": emb, "feats": feats, "texts": enc_texts, "y": y}
     fit = _Fit(cfg, acc, encoder, len(labels), data)
     inner, history, best, epoch_times = fit.run("train", val_split="val")
+    # the selection run's own validation predictions (with --refit the saved head has seen
+    # these songs): what an early-exit threshold or an ensemble is chosen on
+    with torch.no_grad():
+        val_log_probs, _ = fit._forward(inner.eval(), "val", torch.arange(len(val)))
+    val_predictions = {"labels": labels, "songs": [_song_key(s) for s in val],
+                       "genres": [s.genre for s in val],
+                       "log_probs": np.round(val_log_probs.cpu().numpy(), 5).tolist()}
     refit_epochs = None
     if cfg.refit:
         # the chosen number of epochs, now on train + validation, from the same initialisation
@@ -236,6 +249,7 @@ def train_genre(cfg: GenreTrainConfig, songs: list[Song] | None = None,
                    {"encode_s": encode_s, "epoch_s": float(np.median(epoch_times)),
                     "epochs_run": len(history), "processes": acc.num_processes,
                     "refit_epochs": refit_epochs})
+        (cfg.out / VAL_PREDICTIONS).write_text(json.dumps(val_predictions))
     acc.wait_for_everyone()
     return cfg.out
 
@@ -366,6 +380,7 @@ class _Net(torch.nn.Module):
 
 
 DELTA_FILE = "backbone_delta.safetensors"  # fine-tuned top layers only (--train-layers)
+VAL_PREDICTIONS = "validation_predictions.json"  # the selection run's, on validation songs
 
 
 def _write_run(cfg: GenreTrainConfig, inner: _Net, encoder: TextEncoder | None,

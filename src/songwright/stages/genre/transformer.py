@@ -34,13 +34,14 @@ from .encoder import (
     TextEncoder,
     chunk_ids,
     frame_windows,
+    layer_view,
     pool_hidden,
     shared_line_encoder,
     special_tokens,
     transformer_blocks,
 )
 from .features import FEATURE_NAMES, feature_matrix
-from .tfidf import classify_song
+from .tfidf import classify_song, read_model_config
 
 log = logging.getLogger(__name__)
 
@@ -261,13 +262,38 @@ class TransformerGenre:
         if self._encoder is None:
             s = self.settings
             enc = TextEncoder(s["backbone_path"], max_length=s["max_length"],
-                              num_layers=s.get("num_layers") or max(s["layers"]) or 1,
+                              num_layers=self.depth(),
                               device=s.get("device", "auto"), cache=False,
                               batch_size=s.get("infer_batch_size", 64))
             if s.get("backbone_delta_path"):
                 apply_delta(enc.model, s["backbone_delta_path"])
             self._encoder = enc
         return self._encoder
+
+    def depth(self) -> int:
+        """How many encoder layers this model reads."""
+        s = self.settings
+        return int(s.get("num_layers") or max(s["layers"]) or 1)
+
+    def share_encoder(self, other: TransformerGenre) -> bool:
+        """Read through ``other``'s loaded backbone, truncated to this model's depth, instead
+        of loading a second copy (:func:`layer_view`: the same weights, the same numbers).
+
+        Possible when both read the same frozen backbone in whole-text windows of the same
+        size and this model reads no deeper than ``other``; returns whether it now does.
+        """
+        a, b = self.settings, other.settings
+        same = ("backbone_path", "max_length", "granularity")
+        if (not self.uses_embeddings or not other.uses_embeddings
+                or any(a.get(k) != b.get(k) for k in same) or a.get("granularity") == "lines"
+                or a.get("backbone_delta_path") or b.get("backbone_delta_path")
+                or a.get("mode") == "finetune" or self.depth() > other.depth()):
+            return False
+        enc = other.encoder
+        self._encoder = TextEncoder(a["backbone_path"], max_length=a["max_length"],
+                                    cache=False, batch_size=a.get("infer_batch_size", 64),
+                                    device=str(enc.device), model=(enc.tokenizer, layer_view(enc.model, self.depth())))
+        return True
 
     @property
     def shares_line_pass(self) -> bool:
@@ -345,12 +371,7 @@ class TransformerGenre:
         from safetensors.torch import load_file
 
         p = Path(path)
-        cfg_path = p / "config.json"
-        if not cfg_path.is_file():
-            raise SongwrightError(f"no genre model at {p} (missing config.json)")
-        cfg = json.loads(cfg_path.read_text())
-        if cfg.get("kind") != KIND:
-            raise SongwrightError(f"{p} is not a transformer genre model (kind {cfg.get('kind')!r})")
+        cfg = read_model_config(p, KIND, "a transformer")
         if cfg.get("feat_dim") and cfg.get("feature_names") != list(FEATURE_NAMES):
             raise SongwrightError(f"{p} was trained with other stylistic features; retrain it")
         labels = json.loads((p / "labels.json").read_text())["labels"]
