@@ -494,9 +494,21 @@ def test_early_exit_model_combines_two_runs(tiny_decoder, tmp_path):
         dict(zip(model.labels, model.predict_proba([f"{SONGS[0].title}\n{SONGS[0].lyrics}"])[0])),
         abs=1e-5)
 
+    # a member on other settings reads through its own encoder
+    other = TransformerGenre(dict(model.early.settings, max_length=32), model.labels,
+                             model.early.head)
+    assert not other.share_encoder(model.full)
+
     # fixed threshold; members that do not fit together give clear errors
     fixed = build_early_exit(early, full, tmp_path / "fixed", songs=songs, threshold=0.75)
     assert json.loads((fixed / "config.json").read_text())["threshold"] == 0.75
+    with pytest.raises(SongwrightError, match="threshold"):
+        build_early_exit(early, full, tmp_path / "neg", songs=songs, threshold=-1)
+    assert not (tmp_path / "neg").exists()
+    preds = json.loads((early / VAL_PREDICTIONS).read_text())
+    (early / VAL_PREDICTIONS).write_text(json.dumps({**preds, "songs": preds["songs"][::-1]}))
+    with pytest.raises(SongwrightError, match="different songs"):
+        build_early_exit(early, full, tmp_path / "bad", songs=songs)
     (early / VAL_PREDICTIONS).unlink()
     with pytest.raises(SongwrightError, match=VAL_PREDICTIONS):
         build_early_exit(early, full, tmp_path / "bad", songs=songs)
