@@ -633,7 +633,7 @@ def test_cli_hooks_help(capsys):
 
 
 # ------------------------------------------------------------------ shipped models
-@pytest.mark.parametrize("name", ["default", "smollm2-full", "minilm"])
+@pytest.mark.parametrize("name", ["default", "smollm2-full", "smollm2-early", "minilm"])
 def test_shipped_models_classify_songbook_songs(data_root, name, monkeypatch):
     from songwright.data.corpus import load_songbook
     from songwright.stages.genre.load import NAMES, load_genre_model

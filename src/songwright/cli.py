@@ -57,8 +57,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    "installed by `make setup-llamacpp`, else transformers int8)")
     g.add_argument("--genre-model", default="default",
                    help="default (SmolLM2 + stylistic features, early exit at layer 2), "
-                   "smollm2-full (always 12 layers), minilm (faster, less accurate), tfidf "
-                   "(baseline) or a folder")
+                   "smollm2-full (always 12 layers), smollm2-early (always 2), minilm "
+                   "(faster, less accurate), tfidf (baseline) or a folder")
     g.add_argument("--chord-model", default="default",
                    help="default (the RLHF policy), policy, seq2seq, markov (baseline), "
                    "seed-3chord (the seed's setting) or a model folder")

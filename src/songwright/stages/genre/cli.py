@@ -179,8 +179,8 @@ def add_genre_commands(train_sub: argparse._SubParsersAction,
         e.add_argument("--data", type=Path, required=True,
                        help="a ChordPro folder, a built dataset or a CSV with lyrics,genre")
         e.add_argument("--model", default="default",
-                       help="default (SmolLM2 + features, early exit), smollm2-full, minilm "
-                       "(the fast one), tfidf, or a model/run folder")
+                       help="default (SmolLM2 + features, early exit), smollm2-full, "
+                       "smollm2-early, minilm (the fast one), tfidf, or a model/run folder")
         e.add_argument("--split", default=None,
                        help="a built dataset's split; for a ChordPro folder or a CSV, a split "
                        "of the held-out protocol: train, validation, test, test_vol1, "

@@ -17,8 +17,8 @@ MINILM_DIR = ASSETS_DIR / "genre-minilm"  # the fast one (shares the chord stage
 DEFAULT_DIR = SMOLLM2_DIR
 TFIDF_DIR = ASSETS_DIR / "genre-tfidf"
 NAMES = {"default": DEFAULT_DIR, "smollm2": SMOLLM2_DIR, "smollm2-full": SMOLLM2_DIR / "full",
-         "minilm": MINILM_DIR, "fast": MINILM_DIR, "transformer": DEFAULT_DIR,
-         "tfidf": TFIDF_DIR}
+         "smollm2-early": SMOLLM2_DIR / "early", "minilm": MINILM_DIR, "fast": MINILM_DIR,
+         "transformer": DEFAULT_DIR, "tfidf": TFIDF_DIR}
 
 
 def load_genre_model(name_or_path: str | Path, device: str = "auto"):  # noqa: ANN201
@@ -26,7 +26,8 @@ def load_genre_model(name_or_path: str | Path, device: str = "auto"):  # noqa: A
 
     Args:
         name_or_path: ``"default"``/``"smollm2"`` (the shipped SmolLM2 + stylistic model,
-            with an early exit at layer 2), ``"smollm2-full"`` (its 12-layer member alone),
+            with an early exit at layer 2), ``"smollm2-full"`` / ``"smollm2-early"`` (its
+            12-layer or 2-layer member alone),
             ``"minilm"``/``"fast"`` (the shipped MiniLM + stylistic model: faster, less
             accurate on held-out songs), ``"tfidf"`` (the TF-IDF baseline) or a saved
             model/run folder of any of these kinds.
