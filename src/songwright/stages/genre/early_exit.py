@@ -77,16 +77,22 @@ class EarlyExitGenre:
             self._shared = self.early.share_encoder(self.full)
             log.debug("early-exit members share one backbone: %s", self._shared)
 
-    def predict_proba(self, texts: Sequence[str], share_lines: bool = False) -> np.ndarray:
-        """Class probabilities ``(n_texts, n_labels)``: the early head's where it is sure,
-        the full head's elsewhere (:attr:`exits` tells which)."""
+    def predict_with_exits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities ``(n_texts, n_labels)`` -- the early head's where it is sure,
+        the full head's elsewhere -- and which texts exited early ``(n_texts,)``."""
         texts = check_texts(texts)
         self._share()
         probs = self.early.predict_proba(texts)
-        self.exits = probs.max(axis=1) >= self.threshold
-        late = np.flatnonzero(~self.exits)
+        exits = probs.max(axis=1) >= self.threshold
+        late = np.flatnonzero(~exits)
         if len(late):
             probs[late] = self.full.predict_proba([texts[i] for i in late])
+        return probs, exits
+
+    def predict_proba(self, texts: Sequence[str], share_lines: bool = False) -> np.ndarray:
+        """Class probabilities (see :meth:`predict_with_exits`; :attr:`exits` keeps the last
+        call's exits for reports)."""
+        probs, self.exits = self.predict_with_exits(texts)
         return probs
 
     def predict(self, texts: Sequence[str]) -> list[str]:
@@ -99,9 +105,16 @@ class EarlyExitGenre:
 
     def __call__(self, song: Song, *, seed: int = 0) -> Song:
         name = self.settings.get("model_name", self.name)
-        out = classify_song(self, song, name)
+        exits: list[bool] = []  # this call's own (a server may classify songs concurrently)
+
+        def predict(texts: list[str]) -> np.ndarray:
+            probs, ex = self.predict_with_exits(texts)
+            exits.extend(bool(x) for x in ex)
+            return probs
+
+        out = classify_song(self, song, name, predict)
         meta = dict(out.meta)
-        meta["genre_exit"] = "early" if bool(self.exits[0]) else "full"
+        meta["genre_exit"] = "early" if exits[0] else "full"
         return out.replace(meta=meta)
 
     # ------------------------------------------------------------------ persistence
