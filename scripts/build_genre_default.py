@@ -20,7 +20,6 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -28,10 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from songwright.paths import ASSETS_DIR  # noqa: E402
 from songwright.stages.genre.cli import PRESETS  # noqa: E402
-from songwright.stages.genre.train import GenreTrainConfig, train_genre  # noqa: E402
-
-COPY = ("model.safetensors", "config.json", "labels.json", "metrics.json", "history.jsonl",
-        "validation_predictions.json", "confusion_matrix.png", "training_curve.png")
+from songwright.stages.genre.train import GenreTrainConfig, copy_run, train_genre  # noqa: E402
 
 
 def _songs_per_s(model, texts: list[str]) -> tuple[float, float]:  # noqa: ANN001
@@ -51,14 +47,13 @@ def measure(model_dir: Path) -> dict:
     from songwright.paths import require_data_root
     from songwright.stages.genre.encoder import TextEncoder
     from songwright.stages.genre.load import load_genre_model
-    from songwright.stages.genre.protocol import heldout_split
+    from songwright.stages.genre.protocol import heldout_groups, heldout_split
     from songwright.stages.genre.tfidf import song_text
     from songwright.stages.genre.transformer import encoder_texts
 
     songs, _ = load_songbook(require_data_root())
     texts = [song_text(s) for s in songs[::5]]  # 150 songs, all genres
-    split = heldout_split(songs)
-    heldout = [song_text(s) for s in split["test"] + split["test_vol1"]]
+    heldout = [song_text(s) for s in heldout_groups(heldout_split(songs))["heldout"]]
     model = load_genre_model(model_dir)
     model.predict_proba(texts[:4])  # warm-up
     batched, exit_sample = _songs_per_s(model, texts)
@@ -331,9 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         card = exit_card(args.out, speed)
     else:
         run = train_genre(GenreTrainConfig(out=run_dir, **PRESETS[args.preset]))
-        args.out.mkdir(parents=True, exist_ok=True)
-        for name in COPY:
-            shutil.copy2(run / name, args.out / name)
+        copy_run(run, args.out)
         _portable(args.out / "config.json")
         speed = measure(args.out)
         card = model_card(args.preset, json.loads((args.out / "config.json").read_text()),

@@ -148,19 +148,17 @@ def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
     from .early_exit import EarlyExitGenre, build_early_exit
     from .transformer import TransformerGenre
 
-    for name, cfg, early in runs:
-        cfg = GenreTrainConfig(**{k: getattr(cfg, k) for k in cfg.__dataclass_fields__})
+    for name, cfg, early in runs:  # each built by replace(), which validates it again
         t0 = time.perf_counter()
         run_dir = train_genre(cfg, songs=songs)
         train_s = time.perf_counter() - t0
         rows.append(_row(name, TransformerGenre.load(run_dir, device=cfg.device), splits, train_s))
         log.info("%s: %s", name, rows[-1])
         if early is not None:
-            early = GenreTrainConfig(**{k: getattr(early, k) for k in early.__dataclass_fields__})
             t0 = time.perf_counter()
             early_dir = train_genre(early, songs=songs)
-            exit_dir = build_early_exit(early_dir, run_dir, early.out.with_name(
-                early.out.name.replace("-early", "-exit")), songs=songs)
+            exit_dir = build_early_exit(early_dir, run_dir, run_dir.with_name(
+                f"{run_dir.name}-exit"), songs=songs)
             train_s += time.perf_counter() - t0
             model = EarlyExitGenre.load(exit_dir, device=cfg.device)
             layers = "+".join(f"L{x}" for x in early.layers)

@@ -37,10 +37,6 @@ KIND = "early-exit"
 FORMAT_VERSION = 1
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)
 MEMBERS = ("early", "full")
-# the small files of a frozen-mode run folder (a fine-tuned member keeps its backbone files)
-RUN_FILES = ("model.safetensors", "config.json", "labels.json", "metrics.json", "history.jsonl",
-             "validation_predictions.json", "confusion_matrix.png", "training_curve.png",
-             "README.md")
 
 
 class EarlyExitGenre:
@@ -188,8 +184,8 @@ def build_early_exit(early_run: str | Path, full_run: str | Path, out: str | Pat
         threshold: fixed threshold; default: :func:`choose_threshold` on validation.
         model_name: recorded in songs' ``meta["genre_model"]``.
     """
-    from .protocol import heldout_split
-    from .train import evaluate_genre, load_training_songs
+    from .protocol import heldout_groups, heldout_split
+    from .train import copy_run, evaluate_genre, load_training_songs
 
     early_run, full_run, out = Path(early_run), Path(full_run), Path(out)
     table = threshold_table(_validation_predictions(early_run), _validation_predictions(full_run))
@@ -200,17 +196,7 @@ def build_early_exit(early_run: str | Path, full_run: str | Path, out: str | Pat
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         for member, run in zip(MEMBERS, (early_run, full_run)):
-            read_model_config(run)
-            (tmp / member).mkdir()
-            for name in RUN_FILES:
-                if (run / name).is_file():
-                    shutil.copy2(run / name, tmp / member / name)
-            for sub in ("backbone",):
-                if (run / sub).is_dir():
-                    shutil.copytree(run / sub, tmp / member / sub)
-            delta = json.loads((run / "config.json").read_text()).get("backbone_delta")
-            if delta:
-                shutil.copy2(run / delta, tmp / member / delta)
+            copy_run(run, tmp / member)
         cfg = {"kind": KIND, "format_version": FORMAT_VERSION, "threshold": chosen,
                "chosen_on_validation": threshold is None, "validation": table,
                "model_name": model_name}
@@ -222,8 +208,7 @@ def build_early_exit(early_run: str | Path, full_run: str | Path, out: str | Pat
         splits = heldout_split(songs, run_cfg.get("holdout_fraction", 0.22))
         metrics: dict = {"threshold": chosen, "validation": next(
             (r for r in table if r["threshold"] == chosen), None)}
-        for name, group in (("test", splits["test"]), ("test_vol1", splits["test_vol1"]),
-                            ("heldout", splits["test"] + splits["test_vol1"])):
+        for name, group in heldout_groups(splits).items():
             group = [s for s in group if s.genre in model.labels]
             if len({s.genre for s in group}) >= 2:
                 metrics[name] = evaluate_genre(model, group)

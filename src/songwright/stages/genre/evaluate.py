@@ -39,14 +39,14 @@ def load_eval_songs(path: Path, split: str | None = None) -> list[Song]:
     songs = _read_folder_or_csv(path)
     if split is None:
         return songs
-    from .protocol import SPLIT_NAMES, heldout_split
+    from .protocol import SPLIT_NAMES, heldout_groups, heldout_split
 
     if split not in (*SPLIT_NAMES, "heldout"):
         raise SongwrightError(f"--split {split!r}: for a ChordPro folder or a CSV, one of "
                               f"{', '.join(SPLIT_NAMES)} or heldout (test + test_vol1; the "
                               "held-out protocol)")
     splits = heldout_split(songs)
-    return splits["test"] + splits["test_vol1"] if split == "heldout" else splits[split]
+    return heldout_groups(splits)["heldout"] if split == "heldout" else splits[split]
 
 
 def _read_folder_or_csv(path: Path) -> list[Song]:

@@ -86,6 +86,16 @@ def heldout_split(songs: list[Song], fraction: float = 0.22, salt: str = "") -> 
     return out
 
 
+HELDOUT_GROUPS = ("test", "test_vol1", "heldout")  # "heldout": test and test_vol1 together
+
+
+def heldout_groups(splits: dict[str, list[Song]]) -> dict[str, list[Song]]:
+    """The held-out songs as they are scored: ``test``, ``test_vol1`` and ``heldout`` (both:
+    every song the protocol held out)."""
+    return {"test": splits["test"], "test_vol1": splits["test_vol1"],
+            "heldout": splits["test"] + splits["test_vol1"]}
+
+
 def check_disjoint(splits: dict[str, list[Song]]) -> None:
     """Raise when an artist appears in the training split and in an evaluation split."""
     train_artists = {group_key(s) for s in splits.get("train", [])}

@@ -29,8 +29,8 @@ from .encoder import (
     shared_line_encoder,
 )
 from .features import feature_matrix
-from .protocol import heldout_split
-from .tfidf import evaluate_genre_model, song_text
+from .protocol import heldout_groups, heldout_split
+from .tfidf import evaluate_genre_model, read_model_config, song_text
 from .transformer import (
     FinetuneEncoder,
     GenreHead,
@@ -227,8 +227,7 @@ def train_genre(cfg: GenreTrainConfig, songs: list[Song] | None = None,
     inner, history, best, epoch_times = fit.run("train", val_split="val")
     # the selection run's own validation predictions (with --refit the saved head has seen
     # these songs): what an early-exit threshold or an ensemble is chosen on
-    with torch.no_grad():
-        val_log_probs, _ = fit._forward(inner.eval(), "val", torch.arange(len(val)))
+    val_log_probs = fit.log_probs(inner, "val")
     val_predictions = {"labels": labels, "songs": [_song_key(s) for s in val],
                        "genres": [s.genre for s in val],
                        "log_probs": np.round(val_log_probs.cpu().numpy(), 5).tolist()}
@@ -298,6 +297,12 @@ class _Fit:
         t = [d["texts"][split][i] for i in idx] if self.cfg.mode == "finetune" else None
         return model(e, f, t)
 
+    @torch.no_grad()
+    def log_probs(self, model: torch.nn.Module, split: str) -> torch.Tensor:
+        """``model``'s log-probabilities on every song of ``split``, ``(N, L)``."""
+        model.eval()
+        return self._forward(model, split, torch.arange(len(self.data["y"][split])))[0]
+
     def run(self, split: str, val_split: str | None = None, epochs: int | None = None
             ) -> tuple[torch.nn.Module, list[dict], dict, list[float]]:
         """Train on ``split``; with ``val_split`` keep the best epoch by its macro-F1 and stop
@@ -340,10 +345,9 @@ class _Fit:
                 continue
             net.eval()
             yv = d["y"][val_split]
-            with torch.no_grad():
-                log_probs, _ = self._forward(inner, val_split, torch.arange(len(yv)))
-                val_loss = float(torch.nn.functional.nll_loss(log_probs.cpu(), yv))
-                pred = log_probs.argmax(-1).cpu().numpy()
+            log_probs = self.log_probs(inner, val_split)
+            val_loss = float(torch.nn.functional.nll_loss(log_probs.cpu(), yv))
+            pred = log_probs.argmax(-1).cpu().numpy()
             f1 = _macro_f1(yv.numpy(), pred, self.n_labels)
             acc_v = float((pred == yv.numpy()).mean())
             history.append({"epoch": epoch, "train_loss": float(np.mean(losses)),
@@ -381,6 +385,24 @@ class _Net(torch.nn.Module):
 
 DELTA_FILE = "backbone_delta.safetensors"  # fine-tuned top layers only (--train-layers)
 VAL_PREDICTIONS = "validation_predictions.json"  # the selection run's, on validation songs
+# a run folder's small files (a fine-tuned run also has backbone/ or its DELTA_FILE)
+RUN_FILES = ("model.safetensors", "config.json", "labels.json", "metrics.json", "history.jsonl",
+             VAL_PREDICTIONS, "confusion_matrix.png", "training_curve.png")
+
+
+def copy_run(run: Path, dest: Path) -> None:
+    """Copy a trained run folder's model files (not its caches) into ``dest``."""
+    import shutil
+
+    cfg = read_model_config(run)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:
+        if (run / name).is_file():
+            shutil.copy2(run / name, dest / name)
+    if (run / "backbone").is_dir():
+        shutil.copytree(run / "backbone", dest / "backbone", dirs_exist_ok=True)
+    if cfg.get("backbone_delta"):
+        shutil.copy2(run / cfg["backbone_delta"], dest / cfg["backbone_delta"])
 
 
 def _write_run(cfg: GenreTrainConfig, inner: _Net, encoder: TextEncoder | None,
@@ -417,9 +439,7 @@ def _write_run(cfg: GenreTrainConfig, inner: _Net, encoder: TextEncoder | None,
         "macro_f1": best["macro_f1"], "accuracy": best["val_accuracy"], "loss": best["val_loss"]},
         "refit_on_validation": cfg.refit,
         "timing": timing, "split_sizes": {k: len(v) for k, v in splits.items()}}
-    # "heldout": test and test_vol1 together, every song the protocol held out
-    for name, group in (("test", splits["test"]), ("test_vol1", splits["test_vol1"]),
-                        ("heldout", splits["test"] + splits["test_vol1"])):
+    for name, group in heldout_groups(splits).items():
         group = [s for s in group if s.genre in labels]
         if len({s.genre for s in group}) >= 2:
             metrics[name] = evaluate_genre(model, group)

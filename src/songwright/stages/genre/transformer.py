@@ -260,15 +260,20 @@ class TransformerGenre:
     def encoder(self) -> TextEncoder:
         """The encoder for batch classification (layers above the pooled ones dropped)."""
         if self._encoder is None:
-            s = self.settings
-            enc = TextEncoder(s["backbone_path"], max_length=s["max_length"],
-                              num_layers=self.depth(),
-                              device=s.get("device", "auto"), cache=False,
-                              batch_size=s.get("infer_batch_size", 64))
-            if s.get("backbone_delta_path"):
-                apply_delta(enc.model, s["backbone_delta_path"])
-            self._encoder = enc
+            self._encoder = self._new_encoder()
+            if self.settings.get("backbone_delta_path"):
+                apply_delta(self._encoder.model, self.settings["backbone_delta_path"])
         return self._encoder
+
+    def _new_encoder(self, model: tuple | None = None, device: str | None = None
+                     ) -> TextEncoder:
+        """An inference encoder on this model's settings (``model``: an already built
+        ``(tokenizer, model)``, e.g. a :func:`layer_view`)."""
+        s = self.settings
+        return TextEncoder(s["backbone_path"], max_length=s["max_length"],
+                           num_layers=self.depth(),
+                           device=device or s.get("device", "auto"), cache=False,
+                           batch_size=s.get("infer_batch_size", 64), model=model)
 
     def depth(self) -> int:
         """How many encoder layers this model reads."""
@@ -290,9 +295,8 @@ class TransformerGenre:
                 or a.get("mode") == "finetune" or self.depth() > other.depth()):
             return False
         enc = other.encoder
-        self._encoder = TextEncoder(a["backbone_path"], max_length=a["max_length"],
-                                    cache=False, batch_size=a.get("infer_batch_size", 64),
-                                    device=str(enc.device), model=(enc.tokenizer, layer_view(enc.model, self.depth())))
+        self._encoder = self._new_encoder(
+            model=(enc.tokenizer, layer_view(enc.model, self.depth())), device=str(enc.device))
         return True
 
     @property
