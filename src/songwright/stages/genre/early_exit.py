@@ -205,7 +205,8 @@ def build_early_exit(early_run: str | Path, full_run: str | Path, out: str | Pat
         run_cfg = json.loads((full_run / "config.json").read_text())
         if songs is None:
             songs = load_training_songs(Path(run_cfg["data"]) if run_cfg.get("data") else None)
-        splits = heldout_split(songs, run_cfg.get("holdout_fraction", 0.22))
+        splits = heldout_split(songs, run_cfg.get("holdout_fraction", 0.22),
+                               draw=run_cfg.get("holdout_draw", 0))
         metrics: dict = {"threshold": chosen, "validation": next(
             (r for r in table if r["threshold"] == chosen), None)}
         for name, group in heldout_groups(splits).items():

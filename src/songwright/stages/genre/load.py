@@ -57,6 +57,24 @@ def load_genre_model(name_or_path: str | Path, device: str = "auto"):  # noqa: A
     raise SongwrightError(f"{path}: unknown genre model kind {kind!r}")
 
 
+def trained_draw(name_or_path: str | Path) -> int | None:
+    """The held-out draw a transformer or early-exit genre model was trained on (see
+    :mod:`protocol`; the shipped ones: 0), None for other kinds or when unknown."""
+    import json
+
+    from . import early_exit
+    from .transformer import KIND
+
+    path = NAMES.get(str(name_or_path), Path(name_or_path))
+    try:
+        cfg = json.loads((path / "config.json").read_text())
+        if cfg.get("kind") == early_exit.KIND:
+            cfg = json.loads((path / early_exit.MEMBERS[1] / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return int(cfg.get("holdout_draw", 0)) if cfg.get("kind") == KIND else None
+
+
 def genre_adherence(lyrics: str, genre: str, model: object | str = "default") -> float:
     """The probability the genre model gives ``genre`` for ``lyrics`` (0..1).
 

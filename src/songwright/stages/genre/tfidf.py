@@ -147,22 +147,33 @@ def classify_song(model, song: Song, model_name: str, predict_proba=None) -> Son
 
 def evaluate_genre_model(model: TfidfGenre, songs: list[Song]) -> dict:
     """Accuracy, macro-F1, per-genre F1 and the confusion matrix on labelled songs."""
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+    labelled = check_eval_songs(model.labels, songs)
+    return genre_scores(model.labels, [s.genre for s in labelled],
+                        model.predict([song_text(s) for s in labelled]))
 
+
+def check_eval_songs(labels: list[str], songs: list[Song]) -> list[Song]:
+    """The labelled songs, or a clear error when they cannot give a meaningful score: none,
+    a genre the model does not know, or a single genre."""
     labelled = [s for s in songs if s.genre]
     if not labelled:
         raise SongwrightError("no labelled songs to evaluate on")
-    unknown = {s.genre for s in labelled} - set(model.labels)
+    unknown = {s.genre for s in labelled} - set(labels)
     if unknown:
         raise SongwrightError(f"evaluation labels not known to the model: {sorted(unknown)}")
     if len({s.genre for s in labelled}) < 2:
         raise SongwrightError("evaluation data has a single genre: macro-F1 would be meaningless")
-    y = [s.genre for s in labelled]
-    pred = model.predict([song_text(s) for s in labelled])
-    per = f1_score(y, pred, labels=model.labels, average=None, zero_division=0)
+    return labelled
+
+
+def genre_scores(labels: list[str], y: list[str], pred: list[str]) -> dict:
+    """Accuracy, macro-F1, per-genre F1 and the confusion matrix of predictions."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    per = f1_score(y, pred, labels=labels, average=None, zero_division=0)
     return {"n": len(y), "accuracy": float(accuracy_score(y, pred)),
-            "macro_f1": float(f1_score(y, pred, labels=model.labels, average="macro",
+            "macro_f1": float(f1_score(y, pred, labels=labels, average="macro",
                                        zero_division=0)),
-            "per_genre_f1": {lab: float(f) for lab, f in zip(model.labels, per)},
-            "labels": model.labels,
-            "confusion_matrix": confusion_matrix(y, pred, labels=model.labels).tolist()}
+            "per_genre_f1": {lab: float(f) for lab, f in zip(labels, per)},
+            "labels": list(labels),
+            "confusion_matrix": confusion_matrix(y, pred, labels=labels).tolist()}

