@@ -1,5 +1,5 @@
 # songwright: the README's two set-up commands are `make song` and `make test`.
-.PHONY: setup setup-llamacpp song test test-slow lint bench bench-lm assets clean
+.PHONY: setup setup-llamacpp song test test-slow lint bench bench-lm bench-genre assets clean
 
 PY := .venv/bin/python
 
@@ -26,6 +26,10 @@ lint: setup
 
 bench: setup
 	$(PY) bench/bench_generate.py --out bench/report.json
+
+# genre models: held-out F1, songs/s, cached vs re-encoded epochs (about 6 minutes)
+bench-genre: setup
+	$(PY) bench/bench_genre.py --out bench/genre.json
 
 bench-lm: setup
 	$(PY) bench/bench_lm.py --out bench/lm.json

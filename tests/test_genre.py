@@ -813,3 +813,27 @@ def test_genre_adherence_helper():
         genre_adherence("some words", "polka", model)
     with pytest.raises(SongwrightError, match="empty"):
         genre_adherence(" ", "rap", model)
+
+
+def test_songs_per_s_times_encoding_not_the_memory_store():
+    """The speed helper of the model cards and `make bench-genre`: it clears the encoders'
+    in-memory vectors before timing and reports an early-exit model's exit rate."""
+    from songwright.stages.genre.speed import songs_per_s
+
+    class Fake:
+        def __init__(self, exits=None):
+            self.forgotten, self.calls = 0, []
+            if exits is not None:
+                self.exits = np.array(exits)
+
+        def forget(self):
+            self.forgotten += 1
+
+        def predict_proba(self, texts):
+            self.calls.append(list(texts))
+            return np.full((len(texts), 2), 0.5)
+
+    plain = Fake()
+    speed, rate = songs_per_s(plain, ["a", "b", "c"])
+    assert speed > 0 and rate == 1.0 and plain.forgotten == 1 and plain.calls == [["a", "b", "c"]]
+    assert songs_per_s(Fake(exits=[True, False, True, True]), ["a"] * 4)[1] == 0.75
