@@ -648,6 +648,10 @@ def test_eval_data_from_csv(tmp_path):
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     with pytest.raises(SongwrightError, match="lyrics column"):
         load_eval_songs(tmp_path / "bad.csv")
+    (tmp_path / "built").mkdir()
+    (tmp_path / "built" / "dataset_dict.json").write_text('{"splits": ["train"]}')
+    with pytest.raises(SongwrightError, match="built dataset has its own splits"):
+        load_eval_songs(tmp_path / "built", "train", draw=2)
 
 
 def test_eval_split_of_a_chordpro_folder_follows_the_heldout_protocol(data_root):

@@ -34,6 +34,9 @@ def load_eval_songs(path: Path, split: str | None = None, draw: int = 0) -> list
     if not path.exists():
         raise SongwrightError(f"--data {path}: no such file or folder")
     if path.is_dir() and (path / "dataset_dict.json").exists():
+        if draw:
+            raise SongwrightError("--holdout-draw picks a split of the held-out protocol on a "
+                                  "ChordPro folder or a CSV; a built dataset has its own splits")
         from ...data.corpus import load_dataset_songs
 
         return load_dataset_songs(path, split)
