@@ -144,9 +144,10 @@ def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
     if draws == 1:
         return _compare_one(backbones, base, songs, Path(out_dir), baselines, plain,
                             per_backbone or {}, early_exit or {})
+    from tqdm.auto import tqdm
+
     per_draw = []
-    for d in range(draws):
-        log.info("held-out draw %d of %d", d + 1, draws)
+    for d in tqdm(range(draws), desc="held-out draws", unit="draw"):
         at = {k: {bb: replace(c, holdout_draw=d) for bb, c in v.items()}
               for k, v in (("per", per_backbone or {}), ("early", early_exit or {}))}
         per_draw.append(_compare_one(backbones, replace(base, holdout_draw=d), songs,
