@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from songwright.data.corpus import load_songbook
     from songwright.paths import require_data_root
-    from songwright.stages.genre.load import NAMES
+    from songwright.stages.genre.load import model_path
     from songwright.stages.genre.protocol import heldout_groups, heldout_split
     from songwright.stages.genre.speed import measure
     from songwright.stages.genre.train import evaluate_genre
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d"), "targets": TARGETS, "models": {}}
     for name in args.models:
         t0 = time.perf_counter()
-        path = NAMES.get(name, Path(name))
+        path = model_path(name)
         row = measure(path, epochs=not args.no_epochs)
         scores = evaluate_genre(str(path), heldout)
         row.update({"heldout_macro_f1": round(scores["macro_f1"], 4),

@@ -148,11 +148,10 @@ def compare_genre(backbones: list[str], base: GenreTrainConfig | None = None,
 
     per_draw = []
     for d in tqdm(range(draws), desc="held-out draws", unit="draw"):
-        at = {k: {bb: replace(c, holdout_draw=d) for bb, c in v.items()}
-              for k, v in (("per", per_backbone or {}), ("early", early_exit or {}))}
+        per = {bb: replace(c, holdout_draw=d) for bb, c in (per_backbone or {}).items()}
+        early = {bb: replace(c, holdout_draw=d) for bb, c in (early_exit or {}).items()}
         per_draw.append(_compare_one(backbones, replace(base, holdout_draw=d), songs,
-                                     Path(out_dir) / f"draw-{d}", baselines, plain,
-                                     at["per"], at["early"]))
+                                     Path(out_dir) / f"draw-{d}", baselines, plain, per, early))
     return aggregate(per_draw)
 
 

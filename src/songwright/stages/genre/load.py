@@ -41,7 +41,7 @@ def load_genre_model(name_or_path: str | Path, device: str = "auto"):  # noqa: A
     from .transformer import KIND, TransformerGenre
 
     key = str(name_or_path)
-    path = NAMES.get(key, Path(key))
+    path = model_path(key)
     if not path.is_dir():
         hint = (" (the shipped model is missing; rebuild it with "
                 "`python scripts/build_genre_default.py`)" if key in NAMES else "")
@@ -57,20 +57,24 @@ def load_genre_model(name_or_path: str | Path, device: str = "auto"):  # noqa: A
     raise SongwrightError(f"{path}: unknown genre model kind {kind!r}")
 
 
+def model_path(name_or_path: str | Path) -> Path:
+    """The folder of a shipped model name (:data:`NAMES`), else the path itself."""
+    return NAMES.get(str(name_or_path), Path(name_or_path))
+
+
 def trained_draw(name_or_path: str | Path) -> int | None:
     """The held-out draw a transformer or early-exit genre model was trained on (see
     :mod:`protocol`; the shipped ones: 0), None for other kinds or when unknown."""
-    import json
-
     from . import early_exit
+    from .tfidf import read_model_config
     from .transformer import KIND
 
-    path = NAMES.get(str(name_or_path), Path(name_or_path))
+    path = model_path(name_or_path)
     try:
-        cfg = json.loads((path / "config.json").read_text())
+        cfg = read_model_config(path)
         if cfg.get("kind") == early_exit.KIND:
-            cfg = json.loads((path / early_exit.MEMBERS[1] / "config.json").read_text())
-    except (OSError, ValueError):
+            cfg = read_model_config(path / early_exit.MEMBERS[1])
+    except (SongwrightError, ValueError):
         return None
     return int(cfg.get("holdout_draw", 0)) if cfg.get("kind") == KIND else None
 

@@ -28,13 +28,13 @@ def measure(model_dir: Path, epochs: bool = True) -> dict:
     """Inference songs/s (batched, no cache; on a 150-song sample of the songbook and on the
     173 held-out songs; one song at a time on 30) and, with ``epochs``, the re-encode vs
     cached epoch times of a transformer model (an early-exit model's deep member)."""
-    from songwright.data.corpus import load_songbook
-    from songwright.paths import require_data_root
-    from songwright.stages.genre.encoder import TextEncoder
-    from songwright.stages.genre.load import load_genre_model
-    from songwright.stages.genre.protocol import heldout_groups, heldout_split
-    from songwright.stages.genre.tfidf import song_text
-    from songwright.stages.genre.transformer import encoder_texts
+    from ...data.corpus import load_songbook
+    from ...paths import require_data_root
+    from .encoder import TextEncoder
+    from .load import load_genre_model
+    from .protocol import heldout_groups, heldout_split
+    from .tfidf import song_text
+    from .transformer import encoder_texts
 
     songs, _ = load_songbook(require_data_root())
     texts = [song_text(s) for s in songs[::5]]  # 150 songs, all genres
@@ -68,7 +68,7 @@ def measure(model_dir: Path, epochs: bool = True) -> dict:
     enc = TextEncoder(s["backbone"], max_length=s["max_length"],
                       num_layers=s["num_layers"] or max(s["layers"]),
                       device="cpu", cache=False)
-    train_texts = [song_text(x) for x in songs][:n_train]
+    train_texts = [song_text(x) for x in songs[:n_train]]
     t0 = time.perf_counter()
     if s.get("granularity") == "lines":
         enc.encode_by_lines(train_texts, s["layers"], shared=False)
